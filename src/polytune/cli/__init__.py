@@ -1,0 +1,1 @@
+"""Thin argparse subcommands: each handler parses, calls one API function, prints."""

@@ -1,0 +1,54 @@
+"""The `polytune` command. Subcommands live in sibling modules, each exposing `register(subparsers)`.
+
+A PolytuneError (bad input, config or model) prints one line and exits 2; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from polytune import __version__
+from polytune.errors import PolytuneError
+
+# Imported lazily at start-up; a module registers its own subcommands (cli/<name>.py: register(subparsers)).
+SUBCOMMAND_MODULES = ("corpus", "balance", "tokenizer", "adapt", "evaluate", "run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polytune", description="Specialize pretrained models for new languages.")
+    parser.add_argument("--version", action="version", version=f"polytune {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(f"polytune.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if args.quiet:
+        import os
+
+        os.environ["TQDM_DISABLE"] = "1"
+    try:
+        return args.handler(args) or 0
+    except PolytuneError as exc:
+        if args.debug:
+            raise
+        print(f"polytune: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("polytune: interrupted; rerun the same command to restart the stage cleanly", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

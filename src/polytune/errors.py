@@ -1,0 +1,56 @@
+"""Typed errors. Each one is a ValueError, so library users can catch either; the CLI maps them to exit code 2.
+
+A message repeats the user's value and says the fix, on one line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class PolytuneError(ValueError):
+    """Base of every error polytune raises for bad input, config or models."""
+
+
+class ConfigError(PolytuneError):
+    """A config value or key is invalid."""
+
+
+class InputError(PolytuneError):
+    """An input file or corpus is missing, unreadable, empty or malformed."""
+
+
+class LanguageCodeError(PolytuneError):
+    """A language code is not a language, or is not safe to use as a path."""
+
+
+class ModelError(PolytuneError):
+    """A model, tokenizer, adapter or pack is missing, corrupt, unsafe or made for another base."""
+
+
+class DependencyError(PolytuneError):
+    """An optional dependency is not installed."""
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """Suffix for an error about an unknown name.
+
+    Example: did_you_mean("tempreature", ["temperature", "seed"]) -> " (did you mean 'temperature'?)"
+    """
+    choices = sorted(choices)
+    close = difflib.get_close_matches(value, choices, n=1)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (available: {', '.join(choices)})" if choices else ""
+
+
+def require_module(module: str, pip_name: str | None = None, extra: str | None = None):
+    """Import an optional dependency, or raise DependencyError with the pip command that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        hint = f"pip install 'polytune[{extra}]'" if extra else f"pip install {pip_name or module}"
+        raise DependencyError(f"{module} is not installed: {hint}") from exc

@@ -1,0 +1,202 @@
+"""Readers and writers shared by every stage: records (txt, jsonl[.gz], parquet), atomic writes, manifests.
+
+A record is a dict with at least `id`, `text` and, once known, `lang` (an `xxx_Scrp` key). Sources add `split`
+("train" | "dev" | "test") and task labels such as `genre`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from polytune import __version__
+from polytune.errors import InputError
+
+RECORD_SUFFIXES = (".jsonl", ".jsonl.gz", ".txt", ".parquet")
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suffix in RECORD_SUFFIXES:
+        if name.endswith(suffix):
+            return suffix
+    return path.suffix.lower()
+
+
+def record_files(path: str | Path) -> list[Path]:
+    """The record files under `path` (a file, or a folder searched recursively), sorted for determinism.
+
+    Folders named `rejected` and files starting with `.` are skipped: they hold drops, not data.
+
+    Raises:
+        InputError: the path does not exist or holds no record file.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"input not found: {path} (check the path)")
+    if path.is_file():
+        return [path]
+    files = sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and _suffix(p) in RECORD_SUFFIXES
+        and "rejected" not in p.relative_to(path).parts
+        and not p.name.startswith(".")
+    )
+    if not files:
+        raise InputError(f"no .jsonl/.jsonl.gz/.txt/.parquet files under {path}")
+    return files
+
+
+def _open_text(path: Path):
+    if _suffix(path) == ".jsonl.gz":
+        return gzip.open(path, "rt", encoding="utf-8", errors="strict", newline="")
+    return open(path, encoding="utf-8", errors="strict", newline="")
+
+
+def iter_records(path: str | Path, text_field: str = "text") -> Iterator[dict[str, Any]]:
+    """Yield records from a file or folder; txt lines become `{id: "FILE:LINE", text}`.
+
+    Args:
+        path: file or folder of .jsonl/.jsonl.gz/.txt/.parquet files.
+        text_field: the JSON/parquet field holding the text; it is renamed to `text`.
+
+    Raises:
+        InputError: a file is not valid UTF-8, a JSONL line is malformed, or the text field is missing.
+    """
+    for file in record_files(path):
+        yield from _iter_file(file, text_field)
+
+
+def _iter_file(file: Path, text_field: str) -> Iterator[dict[str, Any]]:
+    suffix = _suffix(file)
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for n, row in enumerate(pq.read_table(file).to_pylist(), 1):
+            yield _with_text(row, text_field, file, n)
+        return
+    try:
+        with _open_text(file) as handle:
+            for n, line in enumerate(handle, 1):
+                line = line.rstrip("\r\n")
+                if suffix == ".txt":
+                    if line.strip():
+                        yield {"id": f"{file.name}:{n}", "text": line}
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{file}:{n}: malformed JSON ({exc.msg}); fix or remove that line") from exc
+                yield _with_text(row, text_field, file, n)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file}: not valid UTF-8 at byte {exc.start}; re-encode the file as UTF-8") from exc
+
+
+def _with_text(row: Any, text_field: str, file: Path, n: int) -> dict[str, Any]:
+    if not isinstance(row, dict) or text_field not in row:
+        raise InputError(f"{file}:{n}: no '{text_field}' field; set text_field to the field holding the text")
+    if text_field != "text":
+        row = dict(row)
+        row["text"] = row.pop(text_field)
+    row.setdefault("id", f"{file.name}:{n}")
+    return row
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside `path`; on success it is renamed onto `path`, on error removed.
+
+    Works for files and folders alike, so a reader never sees a half-written artifact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    target = tmp / "out"
+    try:
+        yield target
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        os.replace(target, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+    """Atomically write records as JSONL (UTF-8, one object per line); return how many were written."""
+    count = 0
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                count += 1
+    return count
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Atomically write pretty, key-sorted JSON (stable bytes for the same data)."""
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """Read a JSON file, or raise InputError naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"{what} not found: {path}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} is corrupt: {path} ({exc}); rebuild it") from exc
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 of a file, or of every file under a folder (names and contents, sorted)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def manifest(
+    stage: str,
+    config: Any,
+    inputs: Iterable[str | Path] = (),
+    counts: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The manifest of an artifact: what made it, from which inputs (hashed), with which seed, and its counts.
+
+    No timestamps: the same inputs, config and seed give the same bytes.
+    """
+    from dataclasses import asdict, is_dataclass
+
+    cfg = asdict(config) if is_dataclass(config) else dict(config or {})
+    return {
+        "stage": stage,
+        "polytune_version": __version__,
+        "command": " ".join(["polytune", *sys.argv[1:]]) if sys.argv and "polytune" in sys.argv[0] else None,
+        "config": json.loads(json.dumps(cfg, default=str)),
+        "seed": cfg.get("seed"),
+        "inputs": {str(p): file_hash(p) for p in inputs if Path(p).exists()},
+        "counts": counts or {},
+        **extra,
+    }

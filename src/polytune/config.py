@@ -257,10 +257,12 @@ class TaskAdapterConfig(AdapterTrainingConfig):
 
 @dataclass
 class SystemConfig:
-    """One system in an evaluation: the base with the task adapter, plus optionally a tokenizer and language adapters."""
+    """One system in an evaluation: the base with the task adapter, plus optionally a language adapter.
+
+    A language adapter folder carries the tokenizer it was trained with (extended or not); the system uses it.
+    """
 
     name: str = _help("system name shown in the report")
-    tokenizer: str | None = _help("extended tokenizer folder; None: the base's", default=None)
     lang_adapter: str | None = _help("language adapter folder; '{lang}' is replaced by each language", default=None)
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from polytune.errors import ConfigError, InputError, did_you_mean
+from polytune.io import resolve_resource
 from polytune.langcodes import normalize
 
 SPLITS = ("train", "dev", "test")
@@ -165,6 +166,7 @@ class TokenizerExtendConfig:
     seed: int = _help("seed", default=13)
 
     def __post_init__(self) -> None:
+        self.base = resolve_resource(self.base)
         self.input, self.out = Path(self.input), Path(self.out)
         self.langs = _langs(self.langs, "langs")
         _positive(self.add, "add")
@@ -230,6 +232,7 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     def __post_init__(self) -> None:
         if not self.base or not self.lang:
             raise ConfigError("language adapter: base and lang are required")
+        self.base = resolve_resource(self.base)
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)
         _choice(self.init, "init", ("subword_mean", "mean", "random"))
@@ -250,6 +253,7 @@ class TaskAdapterConfig(AdapterTrainingConfig):
     def __post_init__(self) -> None:
         if not self.base:
             raise ConfigError("task adapter: base is required")
+        self.base = resolve_resource(self.base)
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)
         self._check_training()
@@ -290,6 +294,7 @@ class EvalConfig:
     seed: int = _help("bootstrap seed", default=13)
 
     def __post_init__(self) -> None:
+        self.base = resolve_resource(self.base)
         self.input, self.out = Path(self.input), Path(self.out)
         self.systems = [s if isinstance(s, SystemConfig) else from_dict(SystemConfig, s, "system") for s in self.systems]
         if not self.systems:

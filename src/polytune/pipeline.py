@@ -1,0 +1,205 @@
+"""`polytune run CONFIG.yaml`: every stage from one config; the only module that calls several stages.
+
+Each stage reads what the one before wrote under `workdir` and writes its own folder with a manifest. A stage
+whose output exists with a manifest recording the same config is skipped, so a rerun (after an interruption or
+a change further down the config) redoes only what changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from polytune import config as C
+from polytune.errors import ConfigError, did_you_mean
+from polytune.io import read_json, resolve_resource
+from polytune.langcodes import normalize
+
+log = logging.getLogger(__name__)
+
+# Top-level keys of a run config; each stage section maps onto that stage's config dataclass.
+SECTIONS: dict[str, type] = {
+    "sources": C.SourcesConfig,
+    "lid": C.LidTrainConfig,
+    "filter": C.FilterConfig,
+    "balance": C.BalanceConfig,
+    "tokenizer": C.TokenizerExtendConfig,
+    "analyze": C.TokenizerAnalyzeConfig,
+    "language_adapter": C.LanguageAdapterConfig,
+    "task_adapter": C.TaskAdapterConfig,
+    "evaluation": C.EvalConfig,
+}
+GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs")
+STAGE_NAMES = ("sources", "lid", "filter", "balance", "tokenizer", "analyze", "adapters", "evaluation")
+
+
+@dataclass
+class Step:
+    """One unit of work: a stage function, its config, and the manifest that proves it is done."""
+
+    stage: str
+    name: str
+    function: str  # "module:function", imported only when the step runs (torch stays unloaded until needed)
+    config: Any
+    manifest: Path
+
+    def done(self) -> bool:
+        """True when the manifest exists and records this very config."""
+        if not self.manifest.exists():
+            return False
+        recorded = read_json(self.manifest, "manifest").get("config")
+        return recorded == json.loads(json.dumps(dataclasses.asdict(self.config), default=str))
+
+    def run(self) -> Any:
+        module, _, name = self.function.partition(":")
+        func: Callable[[Any], Any] = getattr(importlib.import_module(module), name)
+        return func(self.config)
+
+
+@dataclass
+class RunSettings:
+    """The global keys of a run config."""
+
+    workdir: Path
+    seed: int
+    base: str
+    source_lang: str
+    target_langs: list[str]
+
+    @property
+    def langs(self) -> list[str]:
+        return [self.source_lang, *self.target_langs]
+
+
+def load_settings(raw: dict[str, Any]) -> RunSettings:
+    """Validate the top-level keys of a run config."""
+    for key in raw:
+        if key not in GLOBALS and key not in SECTIONS:
+            raise ConfigError(f"unknown top-level key {key!r}{did_you_mean(str(key), [*GLOBALS, *SECTIONS])}")
+    missing = [k for k in ("workdir", "base", "target_langs") if k not in raw]
+    if missing:
+        raise ConfigError(f"run config: missing {', '.join(missing)}")
+    targets = raw["target_langs"]
+    if not isinstance(targets, list) or not targets:
+        raise ConfigError("target_langs must be a non-empty list of language codes")
+    seed = raw.get("seed", 13)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    return RunSettings(
+        workdir=Path(raw["workdir"]),
+        seed=seed,
+        base=resolve_resource(str(raw["base"])),
+        source_lang=normalize(raw.get("source_lang", "eng_Latn")),
+        target_langs=[normalize(t) for t in targets],
+    )
+
+
+def _section(raw: dict[str, Any], name: str, derived: dict[str, Any]) -> Any:
+    """Build a stage config from its YAML section plus the values `polytune run` derives itself."""
+    section = dict(raw.get(name) or {})
+    clash = sorted(set(section) & set(derived) - {"seed", "langs"})
+    if clash:
+        raise ConfigError(f"{name}: {', '.join(clash)} is set by polytune run (from workdir and the top-level keys)")
+    return C.from_dict(SECTIONS[name], {**derived, **section}, name)
+
+
+def plan(raw: dict[str, Any]) -> list[Step]:
+    """Every step of a run config, in order, with paths derived from `workdir`."""
+    s = load_settings(raw)
+    w, seed = s.workdir, s.seed
+    steps = [
+        Step("sources", "sources", "polytune.corpus.sources:write_sources",
+             _section(raw, "sources", {"out": w / "raw", "seed": seed}), w / "raw" / "manifest.json"),
+        Step("lid", "lid", "polytune.corpus.langid:train_lid",
+             _section(raw, "lid", {"input": w / "raw", "out": w / "lid" / "model.bin", "seed": seed}),
+             w / "lid" / "model.bin.manifest.json"),
+        Step("filter", "filter", "polytune.corpus.filters:run_filter",
+             _section(raw, "filter", {"inputs": [str(w / "raw")], "out": w / "corpus", "backend": "fasttext",
+                                      "model": str(w / "lid" / "model.bin"), "langs": s.langs}),
+             w / "corpus" / "manifest.json"),
+        Step("balance", "balance", "polytune.corpus.balance:run_balance",
+             _section(raw, "balance", {"input": w / "corpus", "out": w / "mix", "langs": s.target_langs,
+                                       "seed": seed}), w / "mix" / "manifest.json"),
+        Step("tokenizer", "tokenizer", "polytune.tokenizer.extend:extend_tokenizer",
+             _section(raw, "tokenizer", {"base": s.base, "input": w / "mix", "out": w / "tokenizer",
+                                         "langs": s.target_langs, "seed": seed}), w / "tokenizer" / "manifest.json"),
+        Step("analyze", "analyze", "polytune.tokenizer.analyze:analyze",
+             _section(raw, "analyze", {"tokenizers": {"base": s.base, "extended": str(w / "tokenizer")},
+                                       "input": w / "corpus", "out": w / "analysis", "langs": s.langs}),
+             w / "analysis" / "manifest.json"),
+    ]
+    steps += _adapter_steps(raw, s)
+    steps.append(Step("evaluation", "evaluation", "polytune.evaluation.report:run_eval", _eval_config(raw, s),
+                      w / "report" / "manifest.json"))
+    return steps
+
+
+def _adapter_steps(raw: dict[str, Any], s: RunSettings) -> list[Step]:
+    """A language adapter per target language on the base vocabulary and on the extended one, then the task adapter."""
+    w, steps = s.workdir, []
+    for variant, tokenizer in (("lang", None), ("lang-ext", str(w / "tokenizer"))):
+        for lang in s.target_langs:
+            out = w / "adapters" / variant / lang
+            cfg = _section(raw, "language_adapter", {"base": s.base, "input": w / "corpus", "lang": lang,
+                                                     "out": out, "tokenizer": tokenizer, "seed": s.seed})
+            steps.append(Step("adapters", f"{variant}/{lang}", "polytune.adapters.train:train_language_adapter",
+                              cfg, out / "manifest.json"))
+    task_out = w / "adapters" / "task"
+    task = _section(raw, "task_adapter", {"base": s.base, "input": w / "corpus", "lang": s.source_lang,
+                                          "out": task_out, "seed": s.seed})
+    steps.append(Step("adapters", "task", "polytune.adapters.train:train_task_adapter", task,
+                      task_out / "manifest.json"))
+    return steps
+
+
+def _eval_config(raw: dict[str, Any], s: RunSettings) -> C.EvalConfig:
+    """The demo's three systems: (a) task adapter only, (b) + language adapter, (c) + extended vocab + LA."""
+    w = s.workdir
+    systems = [
+        {"name": "task-only"},
+        {"name": "lang-adapter", "lang_adapter": str(w / "adapters" / "lang" / "{lang}")},
+        {"name": "vocab+lang-adapter", "lang_adapter": str(w / "adapters" / "lang-ext" / "{lang}")},
+    ]
+    derived = {"base": s.base, "task_adapter": str(w / "adapters" / "task"), "input": w / "corpus",
+               "out": w / "report", "systems": systems, "langs": s.target_langs, "baseline": "task-only",
+               "seed": s.seed}
+    return _section(raw, "evaluation", derived)
+
+
+def run_pipeline(config_path: str | Path, only: list[str] | None = None, force: bool = False) -> dict[str, Any]:
+    """Run (or resume) every step of a config.
+
+    Args:
+        config_path: the run config (YAML).
+        only: run just these stages (names from STAGE_NAMES); their inputs must exist already.
+        force: rerun steps even when their manifest records the same config.
+
+    Returns:
+        {"workdir": ..., "steps": {step name: "ran" | "skipped"}, "report": path of report.md}
+
+    Raises:
+        ConfigError: the config or a stage name is invalid.
+    """
+    for name in only or []:
+        if name not in STAGE_NAMES:
+            raise ConfigError(f"unknown stage {name!r}{did_you_mean(name, STAGE_NAMES)}")
+    steps = plan(C.load_yaml(config_path))
+    status: dict[str, str] = {}
+    for step in steps:
+        if only and step.stage not in only:
+            continue
+        if not force and step.done():
+            log.info("%s: up to date, skipped", step.name)
+            status[step.name] = "skipped"
+            continue
+        log.info("%s: running", step.name)
+        step.run()
+        status[step.name] = "ran"
+    workdir = steps[0].config.out.parent
+    return {"workdir": str(workdir), "steps": status, "report": str(workdir / "report" / "report.md")}

@@ -89,12 +89,13 @@ class LidTrainConfig:
     minn: int = _help("shortest character n-gram", default=2)
     maxn: int = _help("longest character n-gram", default=4)
     word_ngrams: int = _help("word n-grams", default=1)
+    bucket: int = _help("hash buckets for n-grams (model size ~ bucket * dim * 4 bytes)", default=200000)
     seed: int = _help("seed (fastText trains single-threaded for determinism)", default=13)
 
     def __post_init__(self) -> None:
         self.input, self.out = Path(self.input), Path(self.out)
         _choice(self.split, "split", (*SPLITS, "all"))
-        for name in ("epoch", "lr", "dim"):
+        for name in ("epoch", "lr", "dim", "bucket"):
             _positive(getattr(self, name), name)
 
 
@@ -104,7 +105,7 @@ class FilterConfig:
 
     inputs: list[str] = _help("files or folders of records")
     out: Path = _help("output folder: <lang>/ shards, rejected/<reason>.jsonl, stats.json, manifest.json")
-    backend: str = _help("language-ID backend: langid | fasttext", default="langid")
+    backend: str = _help("language-ID backend: langid | py3langid | fasttext", default="langid")
     model: str | None = _help("fastText model (.bin/.ftz) for backend fasttext", default=None)
     langs: list[str] = _help("languages to keep (empty: every language)", default_factory=list)
     threshold: float = _help("minimum top-1 LID score", default=0.5)
@@ -120,7 +121,7 @@ class FilterConfig:
             raise ConfigError("filter: give at least one input")
         self.out = Path(self.out)
         self.langs = _langs(self.langs, "langs")
-        _choice(self.backend, "backend", ("langid", "fasttext"))
+        _choice(self.backend, "backend", ("langid", "py3langid", "fasttext"))
         if self.backend == "fasttext" and not self.model:
             raise ConfigError("backend fasttext needs model: the path of a .bin/.ftz fastText LID model")
         _fraction(self.threshold, "threshold")
@@ -173,6 +174,7 @@ class TokenizerExtendConfig:
         _positive(self.vocab_size, "vocab_size")
         _choice(self.model_type, "model_type", ("unigram", "bpe"))
         _fraction(self.character_coverage, "character_coverage")
+        _choice(self.split, "split", (*SPLITS, "all"))
 
 
 @dataclass
@@ -192,6 +194,8 @@ class TokenizerAnalyzeConfig:
             raise ConfigError("analyze: give at least one tokenizer as name=path")
         self.langs = _langs(self.langs, "langs")
         _choice(self.split, "split", (*SPLITS, "all"))
+        if self.max_records is not None:
+            _positive(self.max_records, "max_records")
 
 
 @dataclass
@@ -207,6 +211,7 @@ class AdapterTrainingConfig:
     learning_rate: float = _help("peak learning rate (linear decay)", default=5e-4)
     max_length: int = _help("truncate examples to this many tokens", default=64)
     max_train_records: int | None = _help("use at most this many training records", default=None)
+    max_eval_records: int | None = _help("measure dev loss/accuracy on at most this many records", default=256)
     seed: int = _help("seed", default=13)
 
     def _check_training(self) -> None:
@@ -215,6 +220,9 @@ class AdapterTrainingConfig:
         _fraction(self.lora_dropout, "lora_dropout")
         if isinstance(self.target_modules, str):
             self.target_modules = [self.target_modules]
+        for name in ("max_train_records", "max_eval_records"):
+            if getattr(self, name) is not None:
+                _positive(getattr(self, name), name)
 
 
 @dataclass

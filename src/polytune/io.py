@@ -7,6 +7,7 @@ A record is a dict with at least `id`, `text` and, once known, `lang` (an `xxx_S
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -220,3 +221,77 @@ def resolve_resource(spec: str) -> str:
     if found is None or not found.submodule_search_locations:
         raise InputError(f"{spec}: package {package!r} is not installed (pip install 'polytune[demo]')")
     return str(Path(list(found.submodule_search_locations)[0]) / sub)
+
+
+@dataclasses.dataclass(frozen=True)
+class BadLine:
+    """A line of a record file that is not a record: where it is, why, and its (lossily decoded) content."""
+
+    file: str
+    line: int
+    reason: str  # invalid_utf8 | malformed_json | no_text
+    detail: str
+    raw: str
+
+
+def iter_records_lenient(path: str | Path, text_field: str = "text") -> Iterator[dict[str, Any] | BadLine]:
+    """Like iter_records, but a bad line becomes a BadLine item instead of an error, so a filter can count it.
+
+    Lines are split on "\\n" only (bytes are decoded per line, so one bad byte costs one line, not the file).
+    Blank lines are not records and are skipped, as in iter_records.
+
+    Example: a file holding b'{"text": "a"}\\n\\xff\\n' yields {"text": "a", "id": ...}, then
+    BadLine(reason="invalid_utf8", ...).
+
+    Args:
+        path: file or folder of .jsonl/.jsonl.gz/.txt/.parquet files.
+        text_field: the JSON/parquet field holding the text; it is renamed to `text`.
+
+    Raises:
+        InputError: the path holds no record file, or a whole file is unreadable (corrupt gzip or parquet).
+    """
+    for file in record_files(path):
+        try:
+            if _suffix(file) == ".parquet":
+                import pyarrow.parquet as pq
+
+                rows = pq.read_table(file).to_pylist()
+                for n, row in enumerate(rows, 1):
+                    yield _lenient_row(row, text_field, file, n, json.dumps(row, ensure_ascii=False, default=str))
+                continue
+            opener = gzip.open if _suffix(file) == ".jsonl.gz" else open
+            with opener(file, "rb") as handle:
+                for n, data in enumerate(handle, 1):
+                    yield from _lenient_line(data.rstrip(b"\r\n"), text_field, file, n)
+        except (OSError, EOFError, ValueError) as exc:
+            raise InputError(f"{file}: unreadable ({exc}); repair or remove the file") from exc
+
+
+def _lenient_line(data: bytes, text_field: str, file: Path, n: int) -> Iterator[dict[str, Any] | BadLine]:
+    try:
+        line = data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raw = data.decode("utf-8", errors="replace")
+        yield BadLine(str(file), n, "invalid_utf8", f"{file}:{n}: not valid UTF-8 at byte {exc.start}", raw)
+        return
+    if not line.strip():
+        return
+    if _suffix(file) == ".txt":
+        yield {"id": f"{file.name}:{n}", "text": line}
+        return
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        msg = getattr(exc, "msg", "nested too deeply")
+        yield BadLine(str(file), n, "malformed_json", f"{file}:{n}: malformed JSON ({msg})", line)
+        return
+    yield _lenient_row(row, text_field, file, n, line)
+
+
+def _lenient_row(row: Any, text_field: str, file: Path, n: int, raw: str) -> dict[str, Any] | BadLine:
+    if not isinstance(row, dict) or text_field not in row:
+        return BadLine(str(file), n, "no_text", f"{file}:{n}: no '{text_field}' field", raw)
+    if not isinstance(row[text_field], str):
+        kind = type(row[text_field]).__name__
+        return BadLine(str(file), n, "no_text", f"{file}:{n}: '{text_field}' is {kind}, not a string", raw)
+    return _with_text(row, text_field, file, n)

@@ -1,8 +1,8 @@
 """`polytune run CONFIG.yaml`: every stage from one config; the only module that calls several stages.
 
 Each stage reads what the one before wrote under `workdir` and writes its own folder with a manifest. A stage
-whose output exists with a manifest recording the same config is skipped, so a rerun (after an interruption or
-a change further down the config) redoes only what changed.
+whose output exists with a manifest recording the same config is skipped, unless a step before it ran, so a
+rerun (after an interruption, or a change further down the config) redoes only what changed and what follows.
 """
 
 from __future__ import annotations
@@ -191,15 +191,17 @@ def run_pipeline(config_path: str | Path, only: list[str] | None = None, force: 
             raise ConfigError(f"unknown stage {name!r}{did_you_mean(name, STAGE_NAMES)}")
     steps = plan(C.load_yaml(config_path))
     status: dict[str, str] = {}
+    upstream_ran = False  # a step that reran may have changed what every later step reads
     for step in steps:
         if only and step.stage not in only:
             continue
-        if not force and step.done():
+        if not force and not upstream_ran and step.done():
             log.info("%s: up to date, skipped", step.name)
             status[step.name] = "skipped"
             continue
         log.info("%s: running", step.name)
         step.run()
         status[step.name] = "ran"
+        upstream_ran = True
     workdir = steps[0].config.out.parent
     return {"workdir": str(workdir), "steps": status, "report": str(workdir / "report" / "report.md")}

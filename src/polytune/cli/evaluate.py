@@ -1,0 +1,101 @@
+"""`polytune eval`: predict with each system and score, or score prediction files made by anything.
+
+Two forms (the second is an argparse sub-subcommand; without it, `eval` predicts and scores):
+
+    polytune eval --base MODEL --task-adapter DIR --input CORPUS --out DIR --langs nya_Latn ara_Arab \\
+        --system task-only --system la+vocab=runs/la/{lang} --baseline task-only
+    polytune eval score --predictions DIR --out DIR [--baseline NAME] [--bootstrap 1000] [--seed 13]
+
+`--system NAME=PATTERN` adds a language adapter per language ('{lang}' becomes each language key); a bare NAME is
+the base with the task adapter alone. `eval score` reads DIR/predictions/<system>/<lang>.jsonl (or
+DIR/<system>/<lang>.jsonl), lines {"id", "label", "pred"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from polytune.cli.common import add_seed
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("eval", help="evaluate systems per language (or `eval score` prediction files)")
+    # Not argparse-required: `eval score` shares this parser; the run handler checks them instead.
+    parser.add_argument("--base", help="base model folder (or hub id)")
+    parser.add_argument("--task-adapter", help="task adapter folder")
+    parser.add_argument("--input", help="filtered corpus folder")
+    parser.add_argument("--out", help="report folder (predictions/, report.json, report.md)")
+    parser.add_argument("--langs", nargs="+", default=[], help="languages to evaluate, e.g. nya_Latn ara_Arab")
+    parser.add_argument(
+        "--system", action="append", default=[], metavar="NAME[=PATTERN]", help="a system (repeatable)"
+    )
+    parser.add_argument("--baseline", help="system the others are compared with (default: the first)")
+    parser.add_argument("--split", default="test", help="evaluate on records of this split (default test)")
+    parser.add_argument("--max-records", type=int, help="at most this many records per language")
+    _add_bootstrap(parser)
+    parser.set_defaults(handler=_run)
+
+    commands = parser.add_subparsers(dest="eval_command", metavar="score", required=False)
+    score = commands.add_parser("score", help="score existing prediction files (any system's)")
+    score.add_argument("--predictions", required=True, help="folder with predictions/<system>/<lang>.jsonl")
+    score.add_argument("--out", required=True, help="report folder")
+    score.add_argument("--baseline", help="system the others are compared with (default: first by name)")
+    score.add_argument("--langs", nargs="+", default=None, help="score only these languages")
+    _add_bootstrap(score)
+    score.set_defaults(handler=_score)
+
+
+def _add_bootstrap(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    add_seed(parser)
+
+
+def _print(report: dict, out: str) -> None:
+    from polytune.evaluation.report import summary_lines
+
+    k = report["average"]["languages"]
+    print(f"report: {out}/report.md ({k} language{'s' * (k != 1)}, baseline {report['baseline']})")
+    for line in summary_lines(report):
+        print(f"  average {line}")
+
+
+def systems_from_specs(specs: list[str]) -> list:
+    """`--system` values as SystemConfigs. Example: ["la=runs/{lang}"] -> [SystemConfig("la", "runs/{lang}")].
+
+    A bare NAME is the base with the task adapter alone; NAME=PATTERN adds the language adapter at PATTERN.
+    """
+    from polytune.config import SystemConfig
+
+    return [SystemConfig(name=n, lang_adapter=p or None) for n, _, p in (s.partition("=") for s in specs)]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from polytune.config import EvalConfig
+    from polytune.errors import ConfigError
+    from polytune.evaluation.report import run_eval
+
+    missing = [f"--{k.replace('_', '-')}" for k in ("base", "task_adapter", "input", "out") if not getattr(args, k)]
+    if missing:
+        raise ConfigError(f"eval: missing {', '.join(missing)} (or use `polytune eval score` on prediction files)")
+    cfg = EvalConfig(
+        base=args.base, task_adapter=args.task_adapter, input=args.input, out=args.out,
+        systems=systems_from_specs(args.system), langs=args.langs, baseline=args.baseline, split=args.split,
+        max_records=args.max_records, bootstrap=args.bootstrap, seed=args.seed,
+    )  # fmt: skip
+    _print(run_eval(cfg), args.out)
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from polytune.evaluation.report import build_report
+
+    report = build_report(
+        args.predictions,
+        args.out,
+        baseline=args.baseline,
+        n_resamples=args.bootstrap,
+        seed=args.seed,
+        langs=args.langs,
+    )
+    _print(report, args.out)
+    return 0

@@ -1,0 +1,246 @@
+"""Metrics as a registry: `get_metric(name)` returns a small object that scores, resamples and signs itself.
+
+Every score is on a 0..100 scale (sacrebleu's; the report prints percentages). A metric is defined by
+per-example sufficient statistics that add up over a corpus: accuracy sums "correct", macro-F1 sums per-class
+true/predicted/true-positive counts, chrF and BLEU sum sacrebleu's n-gram statistics. A bootstrap resample is
+then one matrix product (resample counts x statistics), so confidence intervals stay fast (see stats.py).
+
+Example: get_metric("macro_f1").compute(["a", "b", "b"], ["a", "b", "a"]) -> 66.66...
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from importlib.metadata import version
+from typing import Any, ClassVar
+
+import numpy as np
+
+from polytune import __version__
+from polytune.errors import ConfigError, InputError
+
+_REGISTRY: dict[str, type[Metric]] = {}
+
+
+def register_metric(cls: type[Metric]) -> type[Metric]:
+    """Class decorator: make a metric available to `get_metric` under its `name`."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_metrics() -> list[str]:
+    """Names `get_metric` accepts, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_metric(name: str, **options: Any) -> Metric:
+    """Return a fresh metric by name.
+
+    Example: get_metric("chrf").compute(["hello world"], ["hello world"]) -> 100.0
+
+    Args:
+        name: a registered metric name, e.g. "accuracy", "macro_f1", "chrf".
+        **options: passed to the metric's constructor (e.g. `tokenize="zh"` for bleu).
+
+    Returns:
+        A new Metric instance.
+
+    Raises:
+        ConfigError: the name is not registered.
+    """
+    if isinstance(name, Metric):
+        return name
+    if name not in _REGISTRY:
+        names = available_metrics()
+        close = difflib.get_close_matches(str(name), names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown metric {name!r}{hint}; available: {', '.join(names)}")
+    return _REGISTRY[name](**options)
+
+
+def _check_pair(labels: Sequence[Any], preds: Sequence[Any]) -> None:
+    if len(labels) != len(preds):
+        raise InputError(f"got {len(labels)} labels but {len(preds)} predictions; give one prediction per label")
+    if len(labels) == 0:
+        raise InputError("no examples to score: give at least one label and prediction")
+
+
+class Metric:
+    """Base class: owns the public API; subclasses fill `_point`, `statistics`, `scores_from_statistics`."""
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""  # how the report's tables name the metric
+    kind: ClassVar[str] = "classification"  # or "generation": labels are references, preds hypotheses
+
+    def compute(self, labels: Sequence[Any], preds: Sequence[Any]) -> float:
+        """The corpus-level score (0..100) of `preds` against `labels`.
+
+        Raises:
+            InputError: the lengths differ or there are no examples.
+        """
+        _check_pair(labels, preds)
+        return float(self._point(list(labels), list(preds)))
+
+    def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
+        """Per-example sufficient statistics, shape (n, k); any weighted sum of rows is a valid corpus."""
+        raise NotImplementedError
+
+    def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
+        """Scores (0..100), shape (r,), of r corpora given their summed statistics, shape (r, k)."""
+        raise NotImplementedError
+
+    def signature(self) -> str:
+        """Reproducibility signature, e.g. "metric:macro_f1|avg:macro|labels:8|impl:sklearn-1.9.1|polytune:0.1.0"."""
+        raise NotImplementedError
+
+    def _point(self, labels: list[Any], preds: list[Any]) -> float:
+        raise NotImplementedError
+
+
+class _Classification(Metric):
+    """Single-label classification scored with scikit-learn; statistics are per-class one-hot counts."""
+
+    average: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        self._seen: set[Any] = set()  # gold labels seen so far: the signature's `labels:` count
+
+    def compute(self, labels: Sequence[Any], preds: Sequence[Any]) -> float:
+        score = super().compute(labels, preds)
+        self._seen.update(labels)
+        return score
+
+    def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
+        """Columns: [correct, true one-hot (K), pred one-hot (K), true-positive one-hot (K)]."""
+        _check_pair(labels, preds)
+        classes = sorted(set(labels) | set(preds), key=str)
+        index = {c: i for i, c in enumerate(classes)}
+        true = np.fromiter((index[x] for x in labels), dtype=np.int64, count=len(labels))
+        pred = np.fromiter((index[x] for x in preds), dtype=np.int64, count=len(preds))
+        n, k = len(true), len(classes)
+        rows = np.arange(n)
+        stats = np.zeros((n, 1 + 3 * k))
+        correct = true == pred
+        stats[:, 0] = correct
+        stats[rows, 1 + true] = 1
+        stats[rows, 1 + k + pred] = 1
+        stats[rows[correct], 1 + 2 * k + true[correct]] = 1
+        return stats
+
+    def signature(self) -> str:
+        parts = [f"metric:{self.name}"]
+        if self.average:
+            parts += [f"avg:{self.average}"]
+        parts += [f"labels:{len(self._seen) or '?'}", f"impl:sklearn-{version('scikit-learn')}"]
+        return "|".join([*parts, f"polytune:{__version__}"])
+
+
+@register_metric
+class Accuracy(_Classification):
+    """Share of exact label matches."""
+
+    name = "accuracy"
+    label = "accuracy"
+
+    def _point(self, labels: list[Any], preds: list[Any]) -> float:
+        from sklearn.metrics import accuracy_score
+
+        return 100.0 * accuracy_score(labels, preds)
+
+    def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
+        k = (totals.shape[1] - 1) // 3
+        n = totals[:, 1 : 1 + k].sum(axis=1)
+        return 100.0 * totals[:, 0] / n
+
+
+@register_metric
+class MicroF1(Accuracy):
+    """Micro-averaged F1; for single-label classification it equals accuracy (kept for comparability)."""
+
+    name = "micro_f1"
+    label = "micro-F1"
+    average = "micro"
+
+    def _point(self, labels: list[Any], preds: list[Any]) -> float:
+        from sklearn.metrics import f1_score
+
+        return 100.0 * f1_score(labels, preds, average="micro", zero_division=0)
+
+
+@register_metric
+class MacroF1(_Classification):
+    """Unweighted mean of per-class F1 over the classes present in labels or predictions (sklearn's default)."""
+
+    name = "macro_f1"
+    label = "macro-F1"
+    average = "macro"
+
+    def _point(self, labels: list[Any], preds: list[Any]) -> float:
+        from sklearn.metrics import f1_score
+
+        return 100.0 * f1_score(labels, preds, average="macro", zero_division=0)
+
+    def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
+        k = (totals.shape[1] - 1) // 3
+        true, pred, tp = totals[:, 1 : 1 + k], totals[:, 1 + k : 1 + 2 * k], totals[:, 1 + 2 * k :]
+        # F1 = 2tp / (2tp + fp + fn) = 2tp / (true + pred); a class absent from both is not averaged (as sklearn).
+        present = (true + pred) > 0
+        f1 = np.divide(2 * tp, true + pred, out=np.zeros_like(tp), where=present)
+        return 100.0 * f1.sum(axis=1) / present.sum(axis=1)
+
+
+class _Sacrebleu(Metric):
+    """A sacrebleu corpus metric with one reference per example: labels are references, preds hypotheses."""
+
+    kind = "generation"
+
+    def __init__(self, **options: Any) -> None:
+        self._metric = self._build(**options)
+
+    def _build(self, **options: Any) -> Any:
+        raise NotImplementedError
+
+    def _point(self, labels: list[Any], preds: list[Any]) -> float:
+        return float(self._metric.corpus_score([str(p) for p in preds], [[str(x) for x in labels]]).score)
+
+    def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
+        _check_pair(labels, preds)
+        # The same per-segment statistics sacrebleu's own bootstrap (sacrebleu.significance) resamples.
+        stats = self._metric._extract_corpus_statistics([str(p) for p in preds], [[str(x) for x in labels]])
+        return np.asarray(stats, dtype=np.float64)
+
+    def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
+        return np.array([self._metric._compute_score_from_stats(row).score for row in totals], dtype=np.float64)
+
+    def signature(self) -> str:
+        # sacrebleu learns the reference count when it first scores; polytune always passes one reference.
+        if not hasattr(self._metric, "num_refs"):
+            self._metric.num_refs = 1
+        return f"metric:{self.name}|{self._metric.get_signature().format()}|polytune:{__version__}"
+
+
+@register_metric
+class Chrf(_Sacrebleu):
+    """sacrebleu chrF (character n-gram F-score; word_order=2 gives chrF++)."""
+
+    name = "chrf"
+    label = "chrF"
+
+    def _build(self, **options: Any) -> Any:
+        from sacrebleu.metrics import CHRF
+
+        return CHRF(**options)
+
+
+@register_metric
+class Bleu(_Sacrebleu):
+    """sacrebleu BLEU (13a tokenization by default; pass tokenize="zh", "ja-mecab", "flores200", ...)."""
+
+    name = "bleu"
+    label = "BLEU"
+
+    def _build(self, **options: Any) -> Any:
+        from sacrebleu.metrics import BLEU
+
+        return BLEU(**options)

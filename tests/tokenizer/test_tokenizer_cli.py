@@ -1,0 +1,70 @@
+"""`polytune tokenizer extend|analyze|train` through the real entry point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from polytune.cli import main as cli
+
+
+@pytest.fixture
+def run(monkeypatch, capsys):
+    # Only this module's subcommands: the CLI must not depend on other stages being importable here.
+    monkeypatch.setattr(cli, "SUBCOMMAND_MODULES", ("tokenizer",))
+
+    def _run(*argv: str):
+        code = cli.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+def test_extend_then_analyze(run, tmp_path, tiny_bert, synthetic_corpus):
+    out = tmp_path / "ext"
+    code, stdout, _ = run("--quiet", "tokenizer", "extend", "--base", tiny_bert, "--input", synthetic_corpus,
+                          "--out", out, "--langs", "nya_Latn", "--add", "40", "--vocab-size", "300")  # fmt: skip
+    assert code == 0
+    lines = stdout.splitlines()
+    assert lines[0] == f"added 40 pieces: vocab 400 -> 440 ({out})"
+    summary = json.loads((out / "extension.json").read_text())["fertility"]["nya_Latn"]
+    assert f"  fertility nya_Latn: {summary['before']:.3f} -> {summary['after']:.3f}" in lines
+    assert any(line.startswith("  eng_Latn words tokenized differently: ") for line in lines)
+
+    code, stdout, _ = run("--quiet", "tokenizer", "analyze", "--tokenizer", f"base={tiny_bert}",
+                          "--tokenizer", f"ext={out}", "--input", synthetic_corpus, "--out", tmp_path / "rep",
+                          "--langs", "nya_Latn", "eng_Latn", "--max-records", "10")  # fmt: skip
+    assert code == 0
+    assert stdout == (tmp_path / "rep" / "fertility.md").read_text()
+    assert stdout.splitlines()[:2] == ["| language | base | ext |", "| --- | --- | --- |"]
+    assert [line.split(" |")[0] for line in stdout.splitlines()[2:]] == ["| eng_Latn", "| nya_Latn"]
+
+
+def test_train(run, tmp_path, synthetic_corpus):
+    code, stdout, _ = run("--quiet", "tokenizer", "train", "--input", synthetic_corpus, "--out", tmp_path / "spm",
+                          "--vocab-size", "200", "--model-type", "bpe", "--langs", "ara_Arab")  # fmt: skip
+    assert code == 0
+    assert stdout.startswith("trained bpe SentencePiece: ")
+    assert (tmp_path / "spm" / "spm.model").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["extend", "--base", "{tmp}/nowhere", "--input", "{corpus}", "--out", "{tmp}/o"], "tokenizer not found"),
+        (["extend", "--base", "{bert}", "--input", "{tmp}/missing", "--out", "{tmp}/o"], "input not found"),
+        (["extend", "--base", "{bert}", "--input", "{corpus}", "--out", "{tmp}/o", "--add", "0"], "add must be"),
+        (["extend", "--base", "{bert}", "--input", "{corpus}", "--out", "{tmp}/o", "--langs", "xx!"], "'xx!'"),
+        (["analyze", "--tokenizer", "base", "--input", "{corpus}", "--out", "{tmp}/o"], "NAME=VALUE"),
+        (["analyze", "--tokenizer", "a={bert}", "--input", "{corpus}", "--out", "{tmp}/o", "--split", "x"], "split"),
+        (["train", "--input", "{corpus}", "--out", "{tmp}/o", "--vocab-size", "5"], "vocab_size=5"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(run, tmp_path, tiny_bert, synthetic_corpus, argv, message):
+    argv = [a.format(tmp=tmp_path, corpus=synthetic_corpus, bert=tiny_bert) for a in argv]
+    code, stdout, stderr = run("--quiet", "tokenizer", *argv)
+    assert code == 2 and stdout == ""
+    assert stderr.count("\n") == 1 and stderr.startswith("polytune: error: ") and message in stderr
+    assert not (tmp_path / "o").exists()

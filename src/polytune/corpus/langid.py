@@ -1,0 +1,227 @@
+"""Language identification: a registry of backends with one `predict(texts)` API, and fastText LID training.
+
+Every backend returns `(key, probability)` per text, the key normalized to `xxx_Scrp` (None when the model's
+label is not a language, e.g. GlotLID's `__label__zxx_Zxxx`), so filters never see backend-specific labels.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import logging
+import random
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from polytune.config import LidTrainConfig
+from polytune.errors import ConfigError, InputError, LanguageCodeError, ModelError, did_you_mean, require_module
+from polytune.io import atomic_path, iter_records, manifest, write_json
+from polytune.langcodes import normalize
+
+log = logging.getLogger(__name__)
+
+Prediction = tuple[str | None, float]
+# name -> "module:Class", imported only when asked for (a registry of lazily imported names).
+_BACKENDS: dict[str, str] = {
+    "langid": "polytune.corpus.langid:LangidBackend",
+    "py3langid": "polytune.corpus.langid:Py3LangidBackend",
+    "fasttext": "polytune.corpus.langid:FastTextBackend",
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def label_key(label: str) -> str | None:
+    """Normalized key of a model label, or None. Example: label_key("__label__ny") -> "nya_Latn"."""
+    try:
+        return normalize(label)
+    except LanguageCodeError:
+        return None
+
+
+class LidBackend:
+    """Base of LID backends: owns the public `predict`; a subclass fills `_predict_batch` (raw labels)."""
+
+    name = "base"
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        """Top-1 language and its probability for each text.
+
+        Example: predict(["For God so loved the world"]) -> [("eng_Latn", 0.99...)]
+
+        Args:
+            texts: the texts, any length (newlines are fine).
+
+        Returns:
+            One (key or None, probability in [0, 1]) per text.
+        """
+        if not texts:
+            return []
+        raw = self._predict_batch([" ".join(t.split()) for t in texts])
+        return [(label_key(label), min(1.0, max(0.0, float(prob)))) for label, prob in raw]
+
+    def _predict_batch(self, texts: list[str]) -> list[tuple[str, float]]:
+        raise NotImplementedError
+
+
+class LangidBackend(LidBackend):
+    """langid.py (97 languages, model embedded in the package) with normalized probabilities."""
+
+    name = "langid"
+
+    def __init__(self, model: str | None = None) -> None:
+        self._identifier = _langid_identifier()
+
+    def _predict_batch(self, texts: list[str]) -> list[tuple[str, float]]:
+        return [self._identifier.classify(text) for text in texts]
+
+
+class Py3LangidBackend(LidBackend):
+    """py3langid (142 languages, more of Africa: ha, ig, yo, so, rw, sn, zu, xh) with normalized probabilities."""
+
+    name = "py3langid"
+
+    def __init__(self, model: str | None = None) -> None:
+        self._identifier = _py3langid_identifier()
+
+    def _predict_batch(self, texts: list[str]) -> list[tuple[str, float]]:
+        return [self._identifier.classify(text) for text in texts]
+
+
+@functools.lru_cache(maxsize=1)
+def _langid_identifier() -> Any:
+    langid = require_module("langid.langid", "langid")
+    return langid.LanguageIdentifier.from_modelstring(langid.model, norm_probs=True)
+
+
+@functools.lru_cache(maxsize=1)
+def _py3langid_identifier() -> Any:
+    py3 = require_module("py3langid.langid", "py3langid")
+    return py3.LanguageIdentifier.from_model_file(py3.MODEL_FILE, norm_probs=True)
+
+
+class FastTextBackend(LidBackend):
+    """Any fastText LID model (.bin/.ftz: lid.176, GlotLID, OpenLID, or one train_lid wrote)."""
+
+    name = "fasttext"
+
+    def __init__(self, model: str | None = None) -> None:
+        if not model:
+            raise ModelError("backend fasttext needs a model: give the path of a .bin/.ftz fastText LID model")
+        path = Path(model)
+        if not path.is_file():
+            raise ModelError(f"fastText model not found: {path} (train one with `polytune lid train`)")
+        fasttext = require_module("fasttext", "fasttext-numpy2")
+        try:
+            self._model = fasttext.load_model(str(path))
+        except Exception as exc:  # the C++ binding raises ValueError or RuntimeError for any bad file
+            raise ModelError(f"fastText model is corrupt or not a fastText model: {path} ({exc}); retrain it") from exc
+
+    def _predict_batch(self, texts: list[str]) -> list[tuple[str, float]]:
+        labels, probs = self._model.predict(texts, k=1)
+        pairs = zip(labels, probs, strict=True)
+        return [(lab[0] if len(lab) else "", prob[0] if len(prob) else 0.0) for lab, prob in pairs]
+
+
+def available_backends() -> list[str]:
+    """Names of the registered LID backends."""
+    return sorted(_BACKENDS)
+
+
+def get_backend(name: str, model: str | None = None) -> LidBackend:
+    """Build an LID backend by name.
+
+    Args:
+        name: a registered backend (see available_backends()).
+        model: model path, for backends that take one (fasttext).
+
+    Returns:
+        The backend.
+
+    Raises:
+        ConfigError: the name is not registered.
+        ModelError: the model is missing or corrupt.
+    """
+    if name not in _BACKENDS:
+        raise ConfigError(f"unknown LID backend {name!r}{did_you_mean(name, _BACKENDS)}")
+    module, _, cls = _BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)(model)
+
+
+def _training_texts(cfg: LidTrainConfig) -> dict[str, list[str]]:
+    """Texts per language of the chosen split, then a seeded sample of at most max_per_lang per language."""
+    texts: dict[str, list[str]] = defaultdict(list)
+    for record in iter_records(cfg.input):
+        if cfg.split != "all" and record.get("split") != cfg.split:
+            continue
+        if not record.get("lang"):
+            raise InputError(f"{cfg.input}: record {record.get('id')!r} has no 'lang'; LID training needs labels")
+        text = " ".join(str(record["text"]).split())
+        if text:
+            texts[normalize(record["lang"])].append(text)
+    if len(texts) < 2:
+        raise InputError(
+            f"{cfg.input}: LID training needs records of 2+ languages in split {cfg.split!r}, found {sorted(texts)}"
+        )
+    if cfg.max_per_lang:
+        for lang, items in texts.items():
+            if len(items) > cfg.max_per_lang:
+                rng = random.Random(f"{cfg.seed}:{lang}")
+                texts[lang] = [items[i] for i in sorted(rng.sample(range(len(items)), cfg.max_per_lang))]
+    return dict(sorted(texts.items()))
+
+
+# fastText reads memory it never initialized when a model is trained after another was freed in the same
+# process: results drift, or training dies with "Encountered NaN". A fresh interpreter gets zeroed memory.
+_TRAIN_SCRIPT = """
+import json, sys
+import fasttext
+train_file, out, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+fasttext.train_supervised(input=train_file, verbose=0, **params).save_model(out)
+"""
+
+
+def _train_in_fresh_process(train_file: Path, out: Path, params: dict[str, Any]) -> None:
+    command = [sys.executable, "-c", _TRAIN_SCRIPT, str(train_file), str(out), json.dumps(params)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not out.is_file():
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        hint = "lower lr" if "NaN" in last else "check the training records"
+        raise ModelError(f"fastText LID training failed ({last}); {hint} (lr was {params['lr']})")
+
+
+def train_lid(cfg: LidTrainConfig) -> dict[str, int]:
+    """Train a fastText LID model on labeled records; write it atomically with `<out>.manifest.json`.
+
+    Training is single-threaded with a fixed seed and a seeded line order, so the same inputs give the same bytes.
+
+    Args:
+        cfg: the LID training config.
+
+    Returns:
+        Training lines per language.
+
+    Raises:
+        InputError: no records, unlabeled records, or fewer than two languages.
+        ModelError: fastText training failed (e.g. diverged: lower lr).
+    """
+    require_module("fasttext", "fasttext-numpy2")
+    texts = _training_texts(cfg)
+    lines = [f"__label__{lang} {text}\n" for lang, items in texts.items() for text in items]
+    random.Random(cfg.seed).shuffle(lines)
+    counts = {lang: len(items) for lang, items in texts.items()}
+    params = {
+        "epoch": cfg.epoch, "lr": cfg.lr, "dim": cfg.dim, "minn": cfg.minn, "maxn": cfg.maxn,
+        "wordNgrams": cfg.word_ngrams, "bucket": cfg.bucket, "minCount": 1, "thread": 1, "seed": cfg.seed,
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="polytune-lid-") as scratch, atomic_path(cfg.out) as tmp:
+        train_file = Path(scratch) / "train.txt"
+        train_file.write_text("".join(lines), encoding="utf-8")
+        _train_in_fresh_process(train_file, tmp, params)
+    write_json(cfg.out.with_name(cfg.out.name + ".manifest.json"), manifest("lid", cfg, [cfg.input], counts))
+    log.info("LID model %s: %d languages, %d lines", cfg.out, len(counts), len(lines))
+    return counts

@@ -304,7 +304,9 @@ class EvalConfig:
     def __post_init__(self) -> None:
         self.base = resolve_resource(self.base)
         self.input, self.out = Path(self.input), Path(self.out)
-        self.systems = [s if isinstance(s, SystemConfig) else from_dict(SystemConfig, s, "system") for s in self.systems]
+        self.systems = [
+            s if isinstance(s, SystemConfig) else from_dict(SystemConfig, s, "system") for s in self.systems
+        ]
         if not self.systems:
             self.systems = [SystemConfig(name="task-only")]
         names = [s.name for s in self.systems]

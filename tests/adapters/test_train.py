@@ -174,3 +174,25 @@ def test_load_classifier_missing_folders(tmp_path, task_adapter, tiny_bert):
         load_classifier(str(tiny_bert), tmp_path / "missing")
     with pytest.raises(ModelError, match="no adapter in"):
         load_classifier(str(tiny_bert), task_adapter[0], tmp_path / "missing")
+
+
+@pytest.mark.parametrize("with_lora", [False, True])
+def test_masked_only_loss_equals_the_models_own_loss(tiny_bert, synthetic_corpus, with_lora):
+    """The fast MLM loss (head on masked positions only) must equal BertForMaskedLM's full-vocabulary loss."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import DataCollatorForLanguageModeling
+
+    from polytune.adapters.train import masked_lm_loss
+    from polytune.models import load_mlm, load_tokenizer
+
+    torch.manual_seed(0)
+    tokenizer, model = load_tokenizer(str(tiny_bert)), load_mlm(str(tiny_bert))
+    if with_lora:
+        model = get_peft_model(model, LoraConfig(r=4, target_modules=["query", "value"], init_lora_weights=False))
+    lines = (synthetic_corpus / "eng_Latn" / "part-00000.jsonl").read_text(encoding="utf-8").splitlines()[:8]
+    features = [tokenizer(json.loads(line)["text"], truncation=True, max_length=32) for line in lines]
+    batch = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3, seed=1)(features)
+    model.eval()
+    with torch.no_grad():
+        assert float(masked_lm_loss(model, batch)) == pytest.approx(float(model(**batch).loss), rel=1e-5)

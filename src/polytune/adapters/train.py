@@ -51,9 +51,34 @@ def _training_args(cfg: AdapterTrainingConfig, output_dir: str):
     )
 
 
-def _fit(model: Any, dataset: Any, collator: Any, cfg: AdapterTrainingConfig) -> list[float]:
+def masked_lm_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Masked-LM loss computed on the masked positions only (same value as the model's own loss).
+
+    A full MLM forward projects every position onto the whole vocabulary; with 15% masking that is ~85% wasted
+    work, and on MiniLM the vocabulary projection costs as much as the encoder. BERT-family heads (`cls`) take
+    the fast path; other models fall back to their own forward.
+    """
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    head = getattr(inner, "cls", None)
+    if head is None:
+        return model(**batch).loss
+    labels = batch["labels"]
+    inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+    hidden = getattr(inner, inner.base_model_prefix)(**inputs).last_hidden_state
+    masked = labels != -100
+    logits = head(hidden[masked])
+    return torch.nn.functional.cross_entropy(logits.float(), labels[masked])
+
+
+def _fit(model: Any, dataset: Any, collator: Any, cfg: AdapterTrainingConfig, mlm: bool = False) -> list[float]:
     """Run Trainer for cfg.max_steps; return the training loss of every step."""
     from transformers import PrinterCallback, ProgressCallback, Trainer
+
+    class _MaskedOnlyTrainer(Trainer):
+        """Trainer whose MLM loss skips the vocabulary projection of unmasked positions."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            return masked_lm_loss(model, inputs)
 
     class _QuietProgress(ProgressCallback):
         """A progress bar without a printed dict per logged step (we log every step to keep every loss)."""
@@ -62,7 +87,7 @@ def _fit(model: Any, dataset: Any, collator: Any, cfg: AdapterTrainingConfig) ->
             return None
 
     with tempfile.TemporaryDirectory(prefix="polytune-trainer-") as scratch:
-        trainer = Trainer(
+        trainer = (_MaskedOnlyTrainer if mlm else Trainer)(
             model=model, args=_training_args(cfg, scratch), train_dataset=dataset, data_collator=collator
         )
         trainer.remove_callback(PrinterCallback)
@@ -87,7 +112,7 @@ def _mlm_loss(model: Any, batches: list[dict[str, torch.Tensor]]) -> float:
         batch = {k: v.to(_device(model)) for k, v in batch.items()}
         n = int((batch["labels"] != -100).sum())
         if n:
-            total += float(model(**batch).loss) * n
+            total += float(masked_lm_loss(model, batch)) * n
             count += n
     model.train()
     return total / count if count else float("nan")
@@ -199,7 +224,7 @@ def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
     ]
     dev_before = _mlm_loss(peft_model, dev_batches)
     train_collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability, seed=cfg.seed)
-    losses = _fit(peft_model, mlm_dataset(tokenizer, train, cfg.max_length), train_collator, cfg)
+    losses = _fit(peft_model, mlm_dataset(tokenizer, train, cfg.max_length), train_collator, cfg, mlm=True)
     dev_after = _mlm_loss(peft_model, dev_batches)
 
     summary = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import logging
 import sys
 
@@ -14,7 +15,7 @@ from polytune import __version__
 from polytune.errors import PolytuneError
 
 # Imported lazily at start-up; a module registers its own subcommands (cli/<name>.py: register(subparsers)).
-SUBCOMMAND_MODULES = ("corpus", "balance", "tokenizer", "adapt", "evaluate", "run")
+SUBCOMMAND_MODULES = ("corpus", "balance", "augment", "tokenizer", "adapt", "evaluate", "report", "models", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
-        importlib.import_module(f"polytune.cli.{name}").register(subparsers)
+        if importlib.util.find_spec(f"polytune.cli.{name}") is not None:  # command groups still being built
+            importlib.import_module(f"polytune.cli.{name}").register(subparsers)
     return parser
 
 

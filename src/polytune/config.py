@@ -18,6 +18,7 @@ from polytune.io import resolve_resource
 from polytune.langcodes import normalize
 
 SPLITS = ("train", "dev", "test")
+LID_BACKENDS = ("langid", "py3langid", "fasttext")
 
 
 def _help(text: str, **kwargs: Any) -> Any:
@@ -100,20 +101,79 @@ class LidTrainConfig:
 
 
 @dataclass
-class FilterConfig:
-    """Normalize, language-ID, length-filter and dedup records into per-language shards plus rejects."""
+class LidEvalConfig:
+    """Score LID backends on labeled records: per-language precision/recall/F1, FPR, macro-F1, confused pairs."""
 
-    inputs: list[str] = _help("files or folders of records")
+    input: Path = _help("folder or file of labeled records (their `lang` field)")
+    backends: dict[str, str] = _help(
+        "name -> backend spec: langid | py3langid | fasttext:MODEL.bin (one column per name)", default_factory=dict
+    )
+    out: Path | None = _help("output folder: lid_eval.json, lid_eval.md, manifest.json (None: print)", default=None)
+    split: str = _help("evaluate on records of this split", default="test")
+    langs: list[str] = _help("evaluate only records of these languages (empty: all)", default_factory=list)
+    max_per_lang: int | None = _help("at most this many records per language (seeded sample)", default=None)
+    top_confusions: int = _help("how many most-confused pairs to list per backend", default=10)
+    seed: int = _help("seed of the per-language sample", default=13)
+
+    def __post_init__(self) -> None:
+        self.input = Path(self.input)
+        self.out = Path(self.out) if self.out is not None else None
+        if not self.backends:
+            raise ConfigError("lid eval: give at least one backend, e.g. langid or mine=fasttext:model.bin")
+        for name, spec in self.backends.items():
+            if spec.partition(":")[0] not in LID_BACKENDS:
+                raise ConfigError(f"lid eval: backend {name}={spec!r} is not one of {', '.join(LID_BACKENDS)}")
+        _choice(self.split, "split", (*SPLITS, "all"))
+        self.langs = _langs(self.langs, "langs")
+        if self.max_per_lang is not None:
+            _positive(self.max_per_lang, "max_per_lang")
+        _positive(self.top_confusions, "top_confusions")
+
+
+@dataclass
+class FilterConfig:
+    """Normalize, language-ID, script-check, quality-filter and dedup records into per-language shards plus rejects.
+
+    Runs as datatrove pipeline steps: `tasks` shards of the input, `workers` of them at a time, finished tasks
+    skipped when an interrupted run is repeated with the same config.
+    """
+
+    inputs: list[str] = _help("files or folders: txt, jsonl(.gz), parquet, or HF datasets saved with save_to_disk")
     out: Path = _help("output folder: <lang>/ shards, rejected/<reason>.jsonl, stats.json, manifest.json")
     backend: str = _help("language-ID backend: langid | py3langid | fasttext", default="langid")
     model: str | None = _help("fastText model (.bin/.ftz) for backend fasttext", default=None)
+    second_backend: str | None = _help("a second LID backend for an ensemble (see `ensemble`)", default=None)
+    second_model: str | None = _help("fastText model of the second backend", default=None)
+    ensemble: str = _help(
+        "with a second backend: agree (both top-1 must match, else `lid_disagreement`) | fallback (the second "
+        "decides when it predicts a language the first lacks)", default="fallback"
+    )  # fmt: skip
     langs: list[str] = _help("languages to keep (empty: every language)", default_factory=list)
-    threshold: float = _help("minimum top-1 LID score", default=0.5)
+    threshold: Any = _help(
+        "minimum top-1 LID score: a number, a map {lang: number, '*': default}, or 'auto' (per language "
+        "max(0.3, min(0.9, median - std)) of its top-1 scores, the FineWeb-2 rule)", default=0.5
+    )  # fmt: skip
+    auto_sample: int = _help("threshold auto: at most this many top-1 scores per language", default=10000)
+    topk: int = _help("keep the top-k LID labels and scores in `lid_topk`", default=3)
+    mixed_margin: float = _help("flag `lid_mixed` when the 2nd-best score is within this of the best", default=0.2)
+    script_check: bool = _help("reject `script_mismatch` when the dominant script is not the language's", default=True)
     min_chars: int = _help("minimum characters after normalization", default=10)
     max_chars: int | None = _help("maximum characters after normalization", default=None)
+    min_words: int = _help("minimum words (per-language word splitting)", default=0)
+    max_non_letter: float | None = _help("maximum fraction of non-letter, non-space characters", default=0.5)
+    repetition: bool = _help("Gopher repeated-line and repeated-n-gram filters", default=True)
     normalization: str = _help("Unicode normalization form: NFC | NFKC | none", default="NFC")
-    dedup: bool = _help("drop exact duplicates (per language, on normalized text)", default=True)
-    text_field: str = _help("JSON/parquet field holding the text", default="text")
+    whitespace: str = _help("collapse (one line) | lines (keep line breaks, collapse spaces)", default="collapse")
+    rules: str | None = _help("YAML of per-language regex replacements applied before LID", default=None)
+    dedup: bool = _help("drop exact duplicates (per language, on normalized case-folded text)", default=True)
+    near_dedup: bool = _help("drop MinHash near-duplicates (per language, datasketch LSH)", default=True)
+    near_threshold: float = _help("MinHash Jaccard similarity that counts as a near-duplicate", default=0.8)
+    num_perm: int = _help("MinHash permutations", default=64)
+    text_field: str = _help("JSON/parquet/dataset field holding the text", default="text")
+    tasks: int = _help("datatrove tasks (input shards)", default=1)
+    workers: int = _help("tasks run at the same time", default=1)
+    executor: str = _help("local (datatrove LocalPipelineExecutor) | ray (RayPipelineExecutor)", default="local")
+    minhash_seed: int = _help("MinHash seed", default=13)
 
     def __post_init__(self) -> None:
         self.inputs = [str(p) for p in ([self.inputs] if isinstance(self.inputs, (str, Path)) else self.inputs)]
@@ -121,34 +181,172 @@ class FilterConfig:
             raise ConfigError("filter: give at least one input")
         self.out = Path(self.out)
         self.langs = _langs(self.langs, "langs")
-        _choice(self.backend, "backend", ("langid", "py3langid", "fasttext"))
-        if self.backend == "fasttext" and not self.model:
-            raise ConfigError("backend fasttext needs model: the path of a .bin/.ftz fastText LID model")
-        _fraction(self.threshold, "threshold")
+        for name, backend, model in (("backend", self.backend, self.model),
+                                     ("second_backend", self.second_backend, self.second_model)):  # fmt: skip
+            if backend is None and name == "second_backend":
+                continue
+            _choice(backend, name, LID_BACKENDS)
+            if backend == "fasttext" and not model:
+                raise ConfigError(f"{name} fasttext needs model: the path of a .bin/.ftz fastText LID model")
+        _choice(self.ensemble, "ensemble", ("agree", "fallback"))
+        self.threshold = _threshold(self.threshold)
+        for name in ("auto_sample", "topk", "num_perm", "tasks", "workers"):
+            _positive(getattr(self, name), name)
+        for name in ("mixed_margin", "near_threshold"):
+            _fraction(getattr(self, name), name)
+        if self.max_non_letter is not None:
+            _fraction(self.max_non_letter, "max_non_letter")
         _positive(self.min_chars, "min_chars", allow_zero=True)
+        _positive(self.min_words, "min_words", allow_zero=True)
         _choice(self.normalization, "normalization", ("NFC", "NFKC", "none"))
+        _choice(self.whitespace, "whitespace", ("collapse", "lines"))
+        _choice(self.executor, "executor", ("local", "ray"))
+        if self.rules is not None and not Path(self.rules).is_file():
+            raise ConfigError(f"rules file not found: {self.rules} (give a YAML of per-language replacements)")
+
+
+def _threshold(value: Any) -> Any:
+    """A number in [0, 1], 'auto', or {lang: number} with an optional '*' default; map keys become xxx_Scrp."""
+    if value == "auto":
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for lang, number in value.items():
+            _fraction(number, f"threshold[{lang}]")
+            out["*" if lang == "*" else normalize(str(lang))] = number
+        return dict(sorted(out.items()))
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError as exc:
+            raise ConfigError(f"threshold must be a number, a per-language map or 'auto', got {value!r}") from exc
+    _fraction(value, "threshold")
+    return value
 
 
 @dataclass
 class BalanceConfig:
-    """Mix languages by temperature sampling; write the mixture and mix.json (weights, effective epochs)."""
+    """Mix languages (temperature, UniMax, manual...); write the mixture shards and mix.json (weights, epochs)."""
 
     input: Path = _help("filtered corpus folder (<lang>/ shards)")
-    out: Path = _help("output folder: mixture.jsonl, mix.json, manifest.json")
+    out: Path = _help("output folder: mixture/part-NNNNN.jsonl shards, mix.json, manifest.json")
     langs: list[str] = _help("languages to mix (empty: every language in the corpus)", default_factory=list)
+    strategy: str = _help("sampling: temperature | proportional | uniform | unimax | manual", default="temperature")
     temperature: float = _help("tau: p_l proportional to n_l^(1/tau); 1 = proportional, large = uniform", default=3.0)
-    budget: int | None = _help("records in the mixture (default: as many as the input has)", default=None)
+    alpha: float | None = _help("alpha = 1/tau (XLM-R/mT5 style); when set it replaces temperature", default=None)
+    unimax_epochs: float = _help("UniMax: at most this many epochs of any language", default=4.0)
+    weights: dict[str, float] = _help("manual: language -> weight (normalized to sum 1)", default_factory=dict)
+    min_share: float | dict[str, float] = _help("lowest probability of a language (a number, or lang -> number)",
+                                                default=0.0)  # fmt: skip
+    max_share: float | dict[str, float] = _help("highest probability of a language (a number, or lang -> number)",
+                                                default=1.0)  # fmt: skip
+    budget: int | None = _help("size of the mixture in `unit`s (default: as much as the input has)", default=None)
+    unit: str = _help("what the budget and sizes count: records | chars | tokens", default="records")
+    tokenizer: str | None = _help("tokenizer.json (or its folder) that counts tokens, for unit tokens", default=None)
     split: str = _help("mix only records of this split", default="train")
     max_epochs: float = _help("warn when a language would repeat more often than this", default=10.0)
+    shard_records: int = _help("records per mixture shard", default=100000)
     seed: int = _help("sampling seed", default=13)
 
     def __post_init__(self) -> None:
         self.input, self.out = Path(self.input), Path(self.out)
         self.langs = _langs(self.langs, "langs")
+        _choice(self.strategy, "strategy", ("temperature", "proportional", "uniform", "unimax", "manual"))
         _positive(self.temperature, "temperature")
+        if self.alpha is not None:
+            _positive(self.alpha, "alpha")
+        _positive(self.unimax_epochs, "unimax_epochs")
+        self.weights = {normalize(k): v for k, v in (self.weights or {}).items()}
+        for lang, weight in self.weights.items():
+            _positive(weight, f"weights[{lang}]", allow_zero=True)
+        if self.strategy == "manual" and not any(self.weights.values()):
+            raise ConfigError("strategy manual needs weights: language -> weight, e.g. {nya_Latn: 2, eng_Latn: 1}")
+        self.min_share, self.max_share = _shares(self.min_share, "min_share"), _shares(self.max_share, "max_share")
         if self.budget is not None:
             _positive(self.budget, "budget")
+        _choice(self.unit, "unit", ("records", "chars", "tokens"))
+        if self.unit == "tokens" and not self.tokenizer:
+            raise ConfigError("unit tokens needs tokenizer: a tokenizer.json file or the folder holding it")
         _choice(self.split, "split", (*SPLITS, "all"))
+        _positive(self.shard_records, "shard_records")
+
+
+def _shares(value: Any, name: str) -> float | dict[str, float]:
+    """A share bound: one number for every language, or a mapping language -> number; each between 0 and 1."""
+    if isinstance(value, dict):
+        value = {normalize(k): v for k, v in value.items()}
+        for lang, share in value.items():
+            _fraction(share, f"{name}[{lang}]")
+        return value
+    _fraction(value, name)
+    return value
+
+
+@dataclass
+class ClassWeightsConfig:
+    """Per-class counts and loss weights of a labeled corpus, written to class_weights.json for a task adapter."""
+
+    input: Path = _help("labeled records (corpus folder or file)")
+    out: Path = _help("output folder: class_weights.json, manifest.json")
+    label_field: str = _help("record field holding the label", default="genre")
+    method: str = _help("inverse (n / (k * n_c)) | effective (Cui et al. 2019, (1 - beta) / (1 - beta^n_c))",
+                        default="inverse")  # fmt: skip
+    beta: float = _help("effective-number beta in [0, 1); near 1 approaches inverse frequency", default=0.999)
+    langs: list[str] = _help("count only these languages (empty: all)", default_factory=list)
+    split: str = _help("count only records of this split", default="train")
+
+    def __post_init__(self) -> None:
+        self.input, self.out = Path(self.input), Path(self.out)
+        _choice(self.method, "method", ("inverse", "effective"))
+        if not isinstance(self.beta, (int, float)) or isinstance(self.beta, bool) or not 0 <= self.beta < 1:
+            raise ConfigError(f"beta must be in [0, 1), got {self.beta!r}")
+        self.langs = _langs(self.langs, "langs")
+        _choice(self.split, "split", (*SPLITS, "all"))
+        if not self.label_field:
+            raise ConfigError("label_field must name the record field holding the label, e.g. genre")
+
+
+AUGMENT_OPS = ("sentence_shuffle", "word_swap", "synonyms", "code_switch", "back_translation", "lm_generate")
+
+
+@dataclass
+class AugmentOp:
+    """One augmentation operation: its name, how many new records per train record, and its own parameters."""
+
+    name: str = _help("operation: " + " | ".join(AUGMENT_OPS))
+    ratio: float = _help("new records per train record (0.5: every other one; 2: two each)", default=1.0)
+    params: dict[str, Any] = _help("operation parameters (lexicon, model, prob, ...)", default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.name not in AUGMENT_OPS:
+            raise ConfigError(f"unknown augmentation {self.name!r}{did_you_mean(str(self.name), AUGMENT_OPS)}")
+        _positive(self.ratio, f"{self.name} ratio")
+        if not isinstance(self.params, dict):
+            raise ConfigError(f"{self.name} params must be a mapping, got {self.params!r}")
+
+
+@dataclass
+class AugmentConfig:
+    """Augment train records with named operations; dev/test records are copied unchanged, never augmented."""
+
+    input: Path = _help("corpus folder (<lang>/ shards) or records file")
+    out: Path = _help("output folder: <lang>/part-00000.jsonl (originals + augmented), manifest.json")
+    ops: list[AugmentOp] = _help("operations: [{name, ratio, params}], applied to each train record")
+    langs: list[str] = _help("languages to augment (empty: all); others are copied", default_factory=list)
+    batch_size: int = _help("records per model call (back_translation, lm_generate)", default=16)
+    seed: int = _help("seed of which records are augmented and how", default=13)
+
+    def __post_init__(self) -> None:
+        self.input, self.out = Path(self.input), Path(self.out)
+        ops = [self.ops] if isinstance(self.ops, dict) else list(self.ops or [])
+        self.ops = [op if isinstance(op, AugmentOp) else from_dict(AugmentOp, op, "augment op") for op in ops]
+        if not self.ops:
+            raise ConfigError("augment: give at least one operation, e.g. {name: word_swap, ratio: 0.5}")
+        names = [op.name for op in self.ops]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"augment: each operation may appear once, got {names}")
+        self.langs = _langs(self.langs, "langs")
+        _positive(self.batch_size, "batch_size")
 
 
 @dataclass
@@ -164,15 +362,22 @@ class TokenizerExtendConfig:
     model_type: str = _help("SentencePiece algorithm: unigram | bpe", default="unigram")
     character_coverage: float = _help("SentencePiece character_coverage", default=0.9995)
     split: str = _help("learn only from records of this split", default="train")
+    jargon: Path | None = _help("file of domain terms, one a line: each word of a term becomes a token", default=None)
+    normalizer: str = _help("base | keep-accents | nfc | nfkc: keep or replace the base normalizer", default="base")
+    input_sentence_size: int = _help("SentencePiece samples at most this many sentences (bounds memory)",
+                                     default=1_000_000)
     seed: int = _help("seed", default=13)
 
     def __post_init__(self) -> None:
         self.base = resolve_resource(self.base)
         self.input, self.out = Path(self.input), Path(self.out)
+        self.jargon = Path(self.jargon) if self.jargon is not None else None
         self.langs = _langs(self.langs, "langs")
         _positive(self.add, "add")
         _positive(self.vocab_size, "vocab_size")
+        _positive(self.input_sentence_size, "input_sentence_size")
         _choice(self.model_type, "model_type", ("unigram", "bpe"))
+        _choice(self.normalizer, "normalizer", ("base", "keep-accents", "nfc", "nfkc"))
         _fraction(self.character_coverage, "character_coverage")
         _choice(self.split, "split", (*SPLITS, "all"))
 
@@ -187,15 +392,43 @@ class TokenizerAnalyzeConfig:
     langs: list[str] = _help("languages to measure (empty: all)", default_factory=list)
     split: str = _help("measure on records of this split", default="test")
     max_records: int | None = _help("at most this many records per language", default=2000)
+    reference: str | None = _help("parity: token counts relative to this language on parallel ids", default="eng_Latn")
+    jargon: Path | None = _help("file of domain terms, one a line: report tokens per term", default=None)
 
     def __post_init__(self) -> None:
         self.input, self.out = Path(self.input), Path(self.out)
         if not self.tokenizers:
             raise ConfigError("analyze: give at least one tokenizer as name=path")
         self.langs = _langs(self.langs, "langs")
+        self.reference = normalize(self.reference) if self.reference else None
+        self.jargon = Path(self.jargon) if self.jargon is not None else None
         _choice(self.split, "split", (*SPLITS, "all"))
         if self.max_records is not None:
             _positive(self.max_records, "max_records")
+
+
+@dataclass
+class TokenizerJargonConfig:
+    """Mine domain terms: frequent, domain-specific words the base tokenizer splits into many tokens."""
+
+    base: str = _help("base model folder (or hub id) whose tokenizer would split the terms")
+    domain: Path = _help("records of the domain (folder or file)")
+    out: Path = _help("output folder: jargon.txt (one term a line, for review), jargon.json, manifest.json")
+    general: Path | None = _help("records of general text to contrast with (None: no contrast)", default=None)
+    top: int = _help("keep at most this many terms", default=500)
+    min_count: int = _help("a term appears at least this often in the domain text", default=5)
+    min_ratio: float = _help("domain frequency at least this many times the general one (per million words)",
+                             default=10.0)
+    min_tokens: int = _help("the base splits a term into at least this many tokens", default=2)
+    split: str = _help("use records of this split", default="all")
+
+    def __post_init__(self) -> None:
+        self.base = resolve_resource(self.base)
+        self.domain, self.out = Path(self.domain), Path(self.out)
+        self.general = Path(self.general) if self.general is not None else None
+        for name in ("top", "min_count", "min_ratio", "min_tokens"):
+            _positive(getattr(self, name), name)
+        _choice(self.split, "split", (*SPLITS, "all"))
 
 
 @dataclass

@@ -59,11 +59,16 @@ def test_weights_sum_to_one_keep_order_and_flatten_with_temperature(sizes, low, 
 
 
 def test_plan_taken_and_epochs():
-    rows = plan(SIZES, 1e9, 3000)
+    rows = plan(SIZES, SIZES, 3000, "temperature", temperature=1e9)
     assert {k: r["taken"] for k, r in rows.items()} == {"big": 1000, "mid": 1000, "small": 1000}
     assert {k: r["epochs"] for k, r in rows.items()} == pytest.approx({"big": 1000 / 900, "mid": 1000 / 90,
                                                                        "small": 100.0})  # fmt: skip
-    assert {k: r["taken"] for k, r in plan(SIZES, 1.0, 1000).items()} == {"big": 900, "mid": 90, "small": 10}
+    rows = plan(SIZES, SIZES, 1000, "temperature", temperature=1.0)
+    assert {k: r["taken"] for k, r in rows.items()} == {"big": 900, "mid": 90, "small": 10}
+
+
+def _mixture(folder: Path) -> list[dict]:
+    return [json.loads(line) for p in sorted((folder / "mixture").iterdir()) for line in p.read_text().splitlines()]
 
 
 def _corpus(root: Path, sizes: dict[str, int]) -> Path:
@@ -81,7 +86,7 @@ def test_mixture_epochs_invariant(tmp_path, temperature, budget):
     sizes = {"eng_Latn": 400, "nya_Latn": 40, "ara_Arab": 4}
     corpus = _corpus(tmp_path / "corpus", sizes)
     mix = run_balance(BalanceConfig(input=corpus, out=tmp_path / "mix", temperature=temperature, budget=budget))
-    rows = [json.loads(line) for line in (tmp_path / "mix" / "mixture.jsonl").read_text().splitlines()]
+    rows = _mixture(tmp_path / "mix")
     assert {r["split"] for r in rows} == {"train"}
     per_lang = Counter(r["lang"] for r in rows)
     for lang, n in sizes.items():
@@ -103,16 +108,20 @@ def test_mixture_is_deterministic_and_shuffled_by_the_seed(tmp_path):
     corpus = _corpus(tmp_path / "corpus", {"eng_Latn": 50, "nya_Latn": 5})
     cfg = BalanceConfig(input=corpus, out=tmp_path / "a", temperature=2.0)
     run_balance(cfg)
-    first = {p.name: p.read_bytes() for p in (tmp_path / "a").iterdir()}
+    first = _files(tmp_path / "a")
     run_balance(cfg)
-    assert {p.name: p.read_bytes() for p in (tmp_path / "a").iterdir()} == first
-    assert sorted(first) == ["manifest.json", "mix.json", "mixture.jsonl"]
+    assert _files(tmp_path / "a") == first
+    assert sorted(first) == ["manifest.json", "mix.json", "mixture/part-00000.jsonl"]
     run_balance(BalanceConfig(input=corpus, out=tmp_path / "b", temperature=2.0, seed=14))
-    other = (tmp_path / "b" / "mixture.jsonl").read_bytes()
-    assert other != first["mixture.jsonl"] and sorted(other.splitlines()) != []
-    langs = [json.loads(line)["lang"] for line in first["mixture.jsonl"].splitlines()]
+    other = (tmp_path / "b" / "mixture" / "part-00000.jsonl").read_bytes()
+    assert other != first["mixture/part-00000.jsonl"] and sorted(other.splitlines()) != []
+    langs = [json.loads(line)["lang"] for line in first["mixture/part-00000.jsonl"].splitlines()]
     assert langs != sorted(langs)  # interleaved, not one language after another
     assert json.loads(first["mix.json"])["budget"] == 55  # default budget: everything available
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_warns_when_a_language_repeats_too_often(tmp_path, caplog):

@@ -30,6 +30,11 @@ def _one_error_line(capsys) -> str:
          "fastText model not found"),
         (["filter", "{tmp}/in.txt", "--out", "{tmp}/o", "--threshold", "2"], "threshold must be between 0 and 1"),
         (["filter", "{tmp}/in.txt", "--out", "{tmp}/o", "--normalization", "NFD"], "normalization must be one of"),
+        (["filter", "{tmp}/in.txt", "--out", "{tmp}/o", "--threshold", "high"], "threshold must be a number"),
+        (["filter", "{tmp}/in.txt", "--out", "{tmp}/o", "--threshold", "xx1=0.3"], "'xx1' is not a language code"),
+        (["filter", "{tmp}/in.txt", "--out", "{tmp}/o", "--executor", "slurm"], "executor must be one of"),
+        (["filter", "{tmp}/in.txt", "--out", "{tmp}/o", "--rules", "{tmp}/r.yaml"], "rules file not found"),
+        (["filter", "{tmp}/in.txt", "--out", "{tmp}/o", "--second-backend", "fasttext"], "second_backend fasttext"),
         (["lid", "train", "--input", "{tmp}/in.txt", "--out", "{tmp}/m.bin", "--split", "all"], "has no 'lang'"),
         (["lid", "train", "--input", "{tmp}/in.txt", "--out", "{tmp}/m.bin", "--lr", "0"], "lr must be a positive"),
         (["balance", "--input", "{tmp}/nowhere", "--out", "{tmp}/o"], "not a folder"),
@@ -57,6 +62,7 @@ def test_pipeline_of_commands(tmp_path, capsys, bible_packages):
     out = capsys.readouterr().out
     stats = json.loads((tmp_path / "corpus" / "stats.json").read_text())
     assert out.splitlines()[0].startswith(f"input 800 = kept {stats['kept']} + rejected ")
+    assert "threshold 0.5" in out.splitlines()[1]
     assert "duplicate" not in stats["rejected"] and stats["kept"] > 780
     assert (
         main(["balance", "--input", corpus, "--out", mix, "--temperature", "1", "--budget", "100", "--split", "all"])

@@ -13,10 +13,9 @@ from hypothesis import strategies as st
 from polytune.config import FilterConfig
 from polytune.corpus.filters import (
     BaseFilter,
-    FilterRun,
     LengthFilter,
-    ShardWriter,
     TextNormalizer,
+    apply_filters,
     normalize_text,
     reconciliation,
     run_filter,
@@ -79,14 +78,18 @@ def test_every_reason_is_counted_and_written_with_its_detail(tmp_path):
         + _line(id="j", text="Ибо так возлюбил Бог мир, что отдал Сына Своего.")  # not in langs
     )
     stats, out = _filter(tmp_path, [data], langs=["eng_Latn", "fra_Latn"])
-    assert stats == {
-        "input": 12, "kept": 2, "per_lang": {"eng_Latn": 1, "fra_Latn": 1},
+    assert {k: stats[k] for k in ("input", "kept", "duplicates", "per_lang", "rejected")} == {
+        "input": 12, "kept": 2, "duplicates": 1, "per_lang": {"eng_Latn": 1, "fra_Latn": 1},
         "rejected": {"bad_lang": 1, "duplicate": 1, "empty": 1, "invalid_utf8": 1, "lang_mismatch": 1,
                      "lang_not_wanted": 1, "malformed_json": 1, "no_text": 2, "too_short": 1},
     }  # fmt: skip
+    assert stats["per_lang_rejected"]["eng_Latn"] == {"duplicate": 1, "too_short": 1, "empty": 1}
+    assert stats["thresholds"] == {"eng_Latn": 0.5, "fra_Latn": 0.5} and stats["scores"]["eng_Latn"]["n"] == 2
     assert json.loads((out / "stats.json").read_text()) == stats
     eng = _rows(out / "eng_Latn" / "part-00000.jsonl")
     assert [(r["id"], r["lang"]) for r in eng] == [("a", "eng_Latn")] and 0.9 < eng[0]["lid_score"] <= 1
+    assert eng[0]["lid_topk"][0] == ["eng_Latn", eng[0]["lid_score"]] and len(eng[0]["lid_topk"]) == 3
+    assert eng[0]["dup_cluster_size"] == 2  # c was the same text
     assert _rows(out / "fra_Latn" / "part-00000.jsonl")[0]["id"] == "b"
     rejected = {p.stem: _rows(p) for p in (out / "rejected").glob("*.jsonl")}
     assert rejected["duplicate"][0]["detail"] == "same text as a"
@@ -99,13 +102,14 @@ def test_every_reason_is_counted_and_written_with_its_detail(tmp_path):
     assert all(r["reject_reason"] == reason for reason, rows in rejected.items() for r in rows)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"] == stats and manifest["stage"] == "filter"
-    assert reconciliation(stats).startswith("input 12 = kept 2 + rejected 10 (bad_lang: 1, duplicate: 1,")
+    assert reconciliation(stats).startswith("input 12 = kept 2 + rejected 9 (bad_lang: 1, empty: 1,")
+    assert reconciliation(stats).endswith(" + duplicates 1 (duplicate: 1)")
 
 
 def test_threshold_and_no_dedup(tmp_path):
     data = tmp_path / "t.txt"
     data.write_text(f"{EN}\n{EN}\n12345 67890\n", encoding="utf-8")  # digits: langid falls back to its prior
-    stats, _ = _filter(tmp_path, [data], threshold=0.9, dedup=False)
+    stats, _ = _filter(tmp_path, [data], threshold=0.9, dedup=False, near_dedup=False, max_non_letter=None)
     assert stats["kept"] == 2 and stats["rejected"] == {"low_lid_score": 1}
 
 
@@ -129,7 +133,7 @@ def test_output_is_byte_identical_on_rerun_and_atomic_on_failure(tmp_path, raw_v
     with pytest.raises(ModelError):
         _filter(tmp_path, inputs, backend="fasttext", model=str(tmp_path / "missing.bin"))
     assert {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == first
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary or work folder left behind
 
 
 def test_no_records_is_input_error(tmp_path):
@@ -153,7 +157,8 @@ _LINES = st.lists(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=_LINES, as_json=st.booleans())
 def test_kept_plus_rejected_equals_input(lines, as_json):
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,14 +181,20 @@ def test_kept_plus_rejected_equals_input(lines, as_json):
         out = Path(tmp) / "out"
         assert stats["input"] == len(records)
         assert stats["input"] == stats["kept"] + sum(stats["rejected"].values())
+        rejected = stats["rejected"]
+        assert stats["duplicates"] == rejected.get("duplicate", 0) + rejected.get("near_duplicate", 0)
         kept = {p.parent.name: len(_rows(p)) for p in out.glob("*/part-00000.jsonl")}
         assert kept == stats["per_lang"] and sum(kept.values()) == stats["kept"]
         assert {p.stem: len(_rows(p)) for p in (out / "rejected").glob("*.jsonl")} == stats["rejected"]
         texts = [r["text"] for p in out.glob("*/part-00000.jsonl") for r in _rows(p)]
         assert all(len(t) >= 3 and t == normalize_text(t) for t in texts)
-        for lang in kept:  # dedup: no text twice within a language
-            shard = [r["text"] for r in _rows(out / lang / "part-00000.jsonl")]
-            assert len(shard) == len(set(shard))
+        for lang in kept:  # dedup: no text twice within a language; cluster sizes add up to what was seen
+            shard = _rows(out / lang / "part-00000.jsonl")
+            assert len({r["text"].casefold() for r in shard}) == len(shard)
+            dup = stats["per_lang_rejected"].get(lang, {})
+            assert sum(r["dup_cluster_size"] for r in shard) == len(shard) + dup.get("duplicate", 0) + dup.get(
+                "near_duplicate", 0
+            )
 
 
 def test_lone_surrogates_from_json_escapes_are_written_back_as_escapes(tmp_path):
@@ -212,15 +223,11 @@ class _Weird(BaseFilter):
         return (False, "../Bad Reason!", "reasons become safe file names") if "x" in record["text"] else True
 
 
-def test_custom_filters_plug_into_the_driver(tmp_path):
-    writer = ShardWriter(tmp_path)
-    run = FilterRun([TextNormalizer(), _NoDigits(), _Weird()], writer)
-    run.process([{"id": "1", "text": "abc 1", "lang": "eng_Latn"}, {"id": "2", "text": " ab ", "lang": "eng_Latn"},
-                 {"id": "3", "text": "xy", "lang": "eng_Latn"}])  # fmt: skip
-    writer.close()
-    assert run.stats() == {"input": 3, "kept": 1, "rejected": {"bad_reason": 1, "no_digits": 1},
-                           "per_lang": {"eng_Latn": 1}}  # fmt: skip
-    assert _rows(tmp_path / "eng_Latn" / "part-00000.jsonl") == [{"id": "2", "text": "ab", "lang": "eng_Latn"}]
-    assert _rows(tmp_path / "rejected" / "bad_reason.jsonl")[0]["detail"] == "reasons become safe file names"
-    assert sorted(p.name for p in tmp_path.rglob("*.jsonl")) == ["bad_reason.jsonl", "no_digits.jsonl",
-                                                                  "part-00000.jsonl"]  # fmt: skip
+def test_custom_filters_plug_into_the_driver():
+    records = [{"id": "1", "text": "abc 1", "lang": "eng_Latn"}, {"id": "2", "text": " ab ", "lang": "eng_Latn"},
+               {"id": "3", "text": "xy", "lang": "eng_Latn"}]  # fmt: skip
+    kept, dropped = apply_filters([TextNormalizer(), _NoDigits(), _Weird()], records)
+    assert kept == [{"id": "2", "text": "ab", "lang": "eng_Latn"}]
+    assert [(r["id"], reason, detail) for r, reason, detail in dropped] == [
+        ("1", "no_digits", ""), ("3", "bad_reason", "reasons become safe file names")
+    ]  # fmt: skip

@@ -79,12 +79,13 @@ def test_analyze_writes_the_table_and_json(tmp_path):
     cfg = TokenizerAnalyzeConfig(tokenizers={"a": str(a), "b": str(b)}, input=_corpus(tmp_path), out=tmp_path / "rep")
     result = analyze(cfg)
     expected_md = (
-        "| language | a | b |\n| --- | --- | --- |\n"
+        "### Tokens per word / UNK rate\n\n| language | a | b |\n| --- | --- | --- |\n"
         "| ara_Arab | 1.00 / 100.0% | 1.00 / 100.0% |\n"
         "| nya_Latn | 1.25 / 20.0% | 1.00 / 25.0% |\n"
     )
-    assert result["table"] == expected_md
-    assert (tmp_path / "rep" / "fertility.md").read_text() == expected_md
+    assert result["table"].startswith(expected_md)
+    assert "\n### Characters per token\n" in result["table"]
+    assert (tmp_path / "rep" / "fertility.md").read_text() == result["table"]
     data = json.loads((tmp_path / "rep" / "fertility.json").read_text())
     assert data["results"]["nya_Latn"]["b"]["tokens"] == 4  # kuna | mu | [UNK] | ku
     assert data["results"]["nya_Latn"]["a"]["records"] == 2  # the train record is not measured
@@ -109,3 +110,36 @@ def test_analyze_bad_inputs(tmp_path):
     with pytest.raises(ModelError, match="tokenizer.json"):
         analyze(TokenizerAnalyzeConfig(tokenizers={"a": str(tmp_path)}, input=corpus, out=tmp_path / "r"))
     assert not (tmp_path / "r").exists()
+
+
+def _bert_normalized(folder: Path) -> Path:
+    from tokenizers import normalizers
+
+    tok = _wordpiece({**VOCAB, "tieng": 5, "viet": 6})
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=True)
+    return _save(tok, folder)
+
+
+def test_normalization_loss_parity_and_jargon(tmp_path):
+    rows = [("eng_Latn", "V.1", "Ku ku"), ("eng_Latn", "V.2", "mu"), ("vie_Latn", "V.1", "Tiếng Việt mu"),
+            ("vie_Latn", "V.3", "ku")]  # fmt: skip
+    (tmp_path / "c").mkdir()
+    lines = [json.dumps({"id": i, "lang": lang, "split": "test", "text": text}) for lang, i, text in rows]
+    (tmp_path / "c" / "part.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "terms.txt").write_text("# terms\nkuna\nmu\n", encoding="utf-8")
+    bert = _bert_normalized(tmp_path / "bert")
+    cfg = TokenizerAnalyzeConfig(tokenizers={"bert": str(bert)}, input=tmp_path / "c", out=tmp_path / "rep",
+                                 langs=["vie_Latn"], jargon=tmp_path / "terms.txt")  # fmt: skip
+    result = analyze(cfg)
+    vie, eng = result["results"]["vie_Latn"]["bert"], result["results"]["eng_Latn"]["bert"]
+    # "Tiếng Việt mu" + "ku": T, V lowercased (2 changed); ế, ệ lose their marks (2 lost beyond case); 15 chars.
+    assert (vie["normalization_changed"], vie["normalization_loss"]) == pytest.approx((4 / 15, 2 / 15))
+    assert eng["normalization_changed"] == pytest.approx(1 / 7) and eng["normalization_loss"] == 0.0
+    # Parallel ids: only V.1 is in both; vie "tieng viet mu" = 3 tokens, eng "ku ku" = 2 tokens.
+    assert vie["parity"] == pytest.approx(3 / 2) and eng["parity"] == 1.0
+    assert result["jargon"]["bert"]["per_term"] == {"kuna": 2, "mu": 1}
+    assert result["tokenizers"]["bert"]["normalizer"][:2] == ["lowercases", "strips accents"]
+    assert "- bert (WordPiece): lowercases, strips accents" in result["table"]
+    assert "13.3% of vie_Latn characters change beyond case" in result["table"]
+    assert "### Parity: tokens relative to eng_Latn on parallel records" in result["table"]
+    assert "| bert | 2 | 1.50 | 50.0% |" in result["table"]

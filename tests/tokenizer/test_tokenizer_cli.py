@@ -38,8 +38,40 @@ def test_extend_then_analyze(run, tmp_path, tiny_bert, synthetic_corpus):
                           "--langs", "nya_Latn", "eng_Latn", "--max-records", "10")  # fmt: skip
     assert code == 0
     assert stdout == (tmp_path / "rep" / "fertility.md").read_text()
-    assert stdout.splitlines()[:2] == ["| language | base | ext |", "| --- | --- | --- |"]
-    assert [line.split(" |")[0] for line in stdout.splitlines()[2:]] == ["| eng_Latn", "| nya_Latn"]
+    lines = stdout.splitlines()
+    assert lines[:4] == ["### Tokens per word / UNK rate", "", "| language | base | ext |", "| --- | --- | --- |"]
+    assert [line.split(" |")[0] for line in lines[4:6]] == ["| eng_Latn", "| nya_Latn"]
+
+
+def test_jargon_then_extend_with_it(run, tmp_path, tiny_bert):
+    domain = tmp_path / "domain.txt"
+    domain.write_text("the glomerulonephritis and the nephrotoxicity said\n" * 6 + "the king\n", encoding="utf-8")
+    general = tmp_path / "general.txt"
+    general.write_text("the king said and the lord\n" * 20, encoding="utf-8")
+    code, stdout, _ = run("--quiet", "tokenizer", "jargon", "--base", tiny_bert, "--domain", domain,
+                          "--general", general, "--out", tmp_path / "jar")  # fmt: skip
+    assert code == 0
+    first = f"2 terms in {tmp_path / 'jar'}/jargon.txt (review, then: tokenizer extend --jargon)"
+    assert stdout.splitlines()[0] == first
+    terms = (tmp_path / "jar" / "jargon.txt").read_text(encoding="utf-8").split()
+    assert sorted(terms) == ["glomerulonephritis", "nephrotoxicity"]  # "the", "said": general words
+    data = json.loads((tmp_path / "jar" / "jargon.json").read_text())
+    assert [t["saved"] for t in data["terms"]] == sorted((t["saved"] for t in data["terms"]), reverse=True)
+    assert all(t["count"] == 6 and t["general_count"] == 0 and t["tokens"] >= 2 for t in data["terms"])
+
+    corpus = tmp_path / "mix.jsonl"
+    corpus.write_text(json.dumps({"lang": "nya_Latn", "text": "kuna mu ndi " * 30}) + "\n", encoding="utf-8")
+    code, stdout, _ = run("--quiet", "tokenizer", "extend", "--base", tiny_bert, "--input", corpus, "--out",
+                          tmp_path / "ext", "--add", "20", "--vocab-size", "30", "--normalizer", "keep-accents",
+                          "--jargon", tmp_path / "jar" / "jargon.txt")  # fmt: skip
+    assert code == 0
+    assert "  normalizer: BertNormalizer strip_accents -> false (NFC first)" in stdout.splitlines()
+    from tokenizers import Tokenizer
+
+    new = Tokenizer.from_file(str(tmp_path / "ext" / "tokenizer.json"))
+    assert new.encode("the nephrotoxicity of glomerulonephritis").tokens[2:5] == [
+        "nephrotoxicity", "of", "glomerulonephritis"]  # fmt: skip
+    assert new.encode("Tiếng").tokens[1:-1] != ["tieng"]  # accents kept
 
 
 def test_train(run, tmp_path, synthetic_corpus):
@@ -60,6 +92,12 @@ def test_train(run, tmp_path, synthetic_corpus):
         (["analyze", "--tokenizer", "base", "--input", "{corpus}", "--out", "{tmp}/o"], "NAME=VALUE"),
         (["analyze", "--tokenizer", "a={bert}", "--input", "{corpus}", "--out", "{tmp}/o", "--split", "x"], "split"),
         (["train", "--input", "{corpus}", "--out", "{tmp}/o", "--vocab-size", "5"], "vocab_size=5"),
+        (["extend", "--base", "{bert}", "--input", "{corpus}", "--out", "{tmp}/o", "--jargon", "{tmp}/no.txt"],
+         "jargon list unreadable"),
+        (["jargon", "--base", "{bert}", "--domain", "{tmp}/missing", "--out", "{tmp}/o"], "input not found"),
+        (["jargon", "--base", "{bert}", "--domain", "{corpus}", "--out", "{tmp}/o", "--top", "0"], "top must be"),
+        (["analyze", "--tokenizer", "a={bert}", "--input", "{corpus}", "--out", "{tmp}/o", "--jargon", "{tmp}/x"],
+         "jargon list unreadable"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(run, tmp_path, tiny_bert, synthetic_corpus, argv, message):

@@ -14,7 +14,8 @@ from polytune.config import TokenizerExtendConfig
 from polytune.errors import ConfigError, InputError, ModelError
 from polytune.io import iter_records
 from polytune.tokenizer.analyze import fertility_stats
-from polytune.tokenizer.extend import WordPieceFamily, extend_tokenizer
+from polytune.tokenizer.extend import extend_tokenizer
+from polytune.tokenizer.families.wordpiece import WordPieceFamily
 
 TARGETS = ["nya_Latn", "ara_Arab"]
 
@@ -184,17 +185,17 @@ def test_wordpiece_base_ids_table(surface, initial, expected):
         assert [t.value for t in real.tokenize(surface)] == expected
 
 
-def _unigram_folder(folder: Path) -> Path:
-    tok = Tokenizer(models.Unigram([("<unk>", 0.0), ("a", -1.0), ("b", -2.0)], unk_id=0))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+def _wordlevel_folder(folder: Path) -> Path:
+    tok = Tokenizer(models.WordLevel({"<unk>": 0, "a": 1}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
     folder.mkdir()
     tok.save(str(folder / "tokenizer.json"))
     return folder
 
 
 def test_unsupported_family_is_a_config_error(tmp_path, synthetic_corpus):
-    base = _unigram_folder(tmp_path / "uni")
-    with pytest.raises(ConfigError, match="unigram.*wordpiece"):
+    base = _wordlevel_folder(tmp_path / "wl")
+    with pytest.raises(ConfigError, match="WordLevel model.*WordPiece, Unigram, BPE"):
         extend_tokenizer(_cfg(base, synthetic_corpus, tmp_path / "out"))
     assert not (tmp_path / "out").exists()
 

@@ -1,8 +1,9 @@
-"""`polytune sources`, `polytune filter` and `polytune lid train`: build and clean a multilingual corpus.
+"""`polytune sources | filter | lid train | lid eval`: build, clean and check a multilingual corpus.
 
     polytune sources --bible eng_Latn=k --bible nya_Latn=chichewa --out raw --max-records 5000
     polytune lid train --input raw --out lid/model.bin --max-per-lang 20000
-    polytune filter raw --out corpus --backend fasttext --model lid/model.bin --langs eng_Latn nya_Latn
+    polytune lid eval --input raw --backend mine=fasttext:lid/model.bin --backend langid --backend py3langid
+    polytune filter raw --out corpus --backend fasttext --model lid/model.bin --langs eng_Latn nya_Latn --tasks 4
 """
 
 from __future__ import annotations
@@ -35,22 +36,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_seed(sources)
     sources.set_defaults(handler=_sources)
 
-    filt = subparsers.add_parser("filter", help="normalize, language-ID, length-filter and dedup records")
-    filt.add_argument("inputs", nargs="+", metavar="INPUT", help="files or folders of records")
+    filt = subparsers.add_parser("filter", help="normalize, language-ID, quality-filter and dedup records")
+    filt.add_argument("inputs", nargs="+", metavar="INPUT", help="txt, jsonl(.gz), parquet, saved HF datasets")
     filt.add_argument("--out", required=True, help="output folder (replaced atomically)")
     filt.add_argument("--backend", help="LID backend: langid|py3langid|fasttext (default langid)")
     filt.add_argument("--model", help="fastText LID model (.bin/.ftz) for --backend fasttext")
+    filt.add_argument("--second-backend", help="a second LID backend: an ensemble with --ensemble")
+    filt.add_argument("--second-model", help="fastText model of the second backend")
+    filt.add_argument("--ensemble", help="agree (both must name the same language) | fallback (default)")
     filt.add_argument("--langs", nargs="+", help="languages to keep, e.g. eng_Latn nya_Latn (default: all)")
-    filt.add_argument("--threshold", type=float, help="minimum top-1 LID probability (default 0.5)")
+    filt.add_argument("--threshold", help="minimum top-1 LID score: 0.5 | auto | nya_Latn=0.3,*=0.5 (default 0.5)")
+    filt.add_argument("--topk", type=int, help="LID labels kept in lid_topk (default 3)")
+    filt.add_argument("--mixed-margin", type=float, help="flag lid_mixed when 2nd best is this close (default 0.2)")
+    filt.add_argument("--no-script-check", dest="script_check", action="store_const", const=False,
+                      help="keep texts whose dominant script is not their language's")  # fmt: skip
     filt.add_argument("--min-chars", type=int, help="minimum characters after normalization (default 10)")
     filt.add_argument("--max-chars", type=int, help="maximum characters after normalization")
+    filt.add_argument("--min-words", type=int, help="minimum words, split per language (default 0)")
+    filt.add_argument("--max-non-letter", type=float, help="maximum fraction of non-letter characters (default 0.5)")
+    filt.add_argument("--no-repetition", dest="repetition", action="store_const", const=False,
+                      help="skip the Gopher repeated-line/n-gram filters")  # fmt: skip
     filt.add_argument("--normalization", help="Unicode form: NFC|NFKC|none (default NFC)")
+    filt.add_argument("--whitespace", help="collapse (one line, default) | lines (keep line breaks)")
+    filt.add_argument("--rules", help="YAML of per-language regex replacements applied before LID")
     filt.add_argument("--no-dedup", dest="dedup", action="store_const", const=False, help="keep exact duplicates")
-    filt.add_argument("--text-field", help="JSON/parquet field holding the text (default text)")
+    filt.add_argument("--no-near-dedup", dest="near_dedup", action="store_const", const=False,
+                      help="keep MinHash near-duplicates")  # fmt: skip
+    filt.add_argument("--near-threshold", type=float, help="MinHash Jaccard of a near-duplicate (default 0.8)")
+    filt.add_argument("--text-field", help="JSON/parquet/dataset field holding the text (default text)")
+    filt.add_argument("--tasks", type=int, help="datatrove tasks: input shards (default 1)")
+    filt.add_argument("--workers", type=int, help="tasks run at once (default 1)")
+    filt.add_argument("--executor", help="local (default) | ray (pip install 'polytune[cluster]')")
     filt.set_defaults(handler=_filter)
 
     lid = subparsers.add_parser("lid", help="language identification models")
-    commands = lid.add_subparsers(dest="lid_command", metavar="train", required=True)
+    commands = lid.add_subparsers(dest="lid_command", metavar="{train,eval}", required=True)
     train = commands.add_parser("train", help="train a fastText LID model on labeled records")
     train.add_argument("--input", required=True, help="folder or file of records with a 'lang' field")
     train.add_argument("--out", required=True, help="model path (.bin); its manifest goes to <out>.manifest.json")
@@ -62,6 +82,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--bucket", type=int, help="fastText hash buckets (model size)")
     add_seed(train)
     train.set_defaults(handler=_lid_train)
+
+    ev = commands.add_parser("eval", help="per-language P/R/F1, FPR, macro-F1 of LID backends side by side")
+    ev.add_argument("--input", required=True, help="folder or file of records with a 'lang' field")
+    ev.add_argument("--backend", action="append", required=True, metavar="[NAME=]SPEC",
+                    help="langid | py3langid | fasttext:MODEL.bin, optionally named (repeatable)")  # fmt: skip
+    ev.add_argument("--out", help="write lid_eval.json, lid_eval.md, manifest.json here")
+    ev.add_argument("--split", help="evaluate on this split: train|dev|test|all (default test)")
+    ev.add_argument("--langs", nargs="+", help="only records of these languages")
+    ev.add_argument("--max-per-lang", type=int, help="at most this many records per language (seeded sample)")
+    add_seed(ev)
+    ev.set_defaults(handler=_lid_eval)
 
 
 def _sources(args: argparse.Namespace) -> int:
@@ -83,16 +114,38 @@ def _sources(args: argparse.Namespace) -> int:
     return 0
 
 
+FILTER_OPTIONS = (
+    "inputs", "out", "backend", "model", "second_backend", "second_model", "ensemble", "topk", "mixed_margin",
+    "script_check", "min_chars", "max_chars", "min_words", "max_non_letter", "repetition", "normalization",
+    "whitespace", "rules", "dedup", "near_dedup", "near_threshold", "text_field", "tasks", "workers", "executor",
+)  # fmt: skip
+
+
+def parse_threshold(value: str | None) -> Any:
+    """--threshold as the config takes it. Example: "nya_Latn=0.3,*=0.5" -> {"nya_Latn": 0.3, "*": 0.5}."""
+    if value is None or "=" not in value:
+        return value
+    return {k: _number(v) for k, v in parse_pairs(value.split(","), "--threshold").items()}
+
+
+def _number(value: str) -> Any:
+    try:
+        return float(value)
+    except ValueError:
+        return value  # the config names the bad value
+
+
 def _filter(args: argparse.Namespace) -> int:
     from polytune.config import FilterConfig
     from polytune.corpus.filters import reconciliation, run_filter
 
-    options = given(args, "inputs", "out", "backend", "model", "threshold", "min_chars", "max_chars",
-                    "normalization", "dedup", "text_field")  # fmt: skip
+    options = given(args, *FILTER_OPTIONS)
+    if args.threshold is not None:
+        options["threshold"] = parse_threshold(args.threshold)
     stats = run_filter(FilterConfig(langs=split_langs(args.langs), **options))
     print(reconciliation(stats))
     for lang, n in stats["per_lang"].items():
-        print(f"  {lang}\t{n} kept")
+        print(f"  {lang}\t{n} kept\tthreshold {stats['thresholds'][lang]}")
     return 0
 
 
@@ -105,4 +158,16 @@ def _lid_train(args: argparse.Namespace) -> int:
     print(f"LID model {args.out}: {len(counts)} languages, {sum(counts.values())} lines")
     for lang, n in counts.items():
         print(f"  {lang}\t{n} lines")
+    return 0
+
+
+def _lid_eval(args: argparse.Namespace) -> int:
+    from polytune.config import LidEvalConfig
+    from polytune.corpus.lid_eval import evaluate_lid, markdown
+
+    backends = dict(spec.split("=", 1) if "=" in spec else (spec.partition(":")[0], spec) for spec in args.backend)
+    options = given(args, "input", "out", "split", "max_per_lang", "seed")
+    report = evaluate_lid(LidEvalConfig(backends=backends, langs=split_langs(args.langs), **options))
+    print(f"{report['n']} labeled records, {len(report['langs'])} languages")
+    print(markdown(report), end="")
     return 0

@@ -1,6 +1,7 @@
-"""`polytune tokenizer`: extend a base tokenizer, compare fertility, or train a plain SentencePiece model.
+"""`polytune tokenizer`: extend a base tokenizer, mine jargon, compare tokenizers, or train a plain SentencePiece.
 
-    polytune tokenizer extend --base MODEL --input MIX --out DIR --langs nya_Latn --add 2000
+    polytune tokenizer extend --base MODEL --input MIX --out DIR --langs nya_Latn --add 2000 [--jargon FILE]
+    polytune tokenizer jargon --base MODEL --domain DOMAIN --general GENERAL --out DIR
     polytune tokenizer analyze --tokenizer base=MODEL --tokenizer ext=DIR --input CORPUS --out DIR
     polytune tokenizer train --input CORPUS --out DIR --vocab-size 8000 --model-type unigram
 """
@@ -13,15 +14,32 @@ from polytune.cli.common import add_seed, parse_pairs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("tokenizer", help="extend a tokenizer's vocabulary, measure fertility, train spm")
-    commands = parser.add_subparsers(dest="tokenizer_command", metavar="extend|analyze|train", required=True)
+    parser = subparsers.add_parser("tokenizer", help="extend a tokenizer's vocabulary, mine jargon, measure, train")
+    commands = parser.add_subparsers(dest="tokenizer_command", metavar="extend|jargon|analyze|train", required=True)
 
     extend = commands.add_parser("extend", help="add SentencePiece pieces learned on target text to a base vocab")
     extend.add_argument("--base", required=True, help="base model or tokenizer folder (with tokenizer.json)")
     _add_corpus(extend, split="train")
     extend.add_argument("--add", type=int, default=2000, help="add at most this many pieces (default 2000)")
+    extend.add_argument("--jargon", default=None, help="file of domain terms, one a line: each becomes one token")
+    extend.add_argument("--normalizer", default="base", choices=("base", "keep-accents", "nfc", "nfkc"),
+                        help="keep the base's normalizer (default) or replace it, e.g. keep-accents")  # fmt: skip
+    extend.add_argument("--input-sentence-size", type=int, default=1_000_000,
+                        help="SentencePiece samples at most this many sentences (default 1000000)")  # fmt: skip
     _add_spm(extend)
     extend.set_defaults(handler=_extend)
+
+    jargon = commands.add_parser("jargon", help="mine domain terms the base splits into many tokens")
+    jargon.add_argument("--base", required=True, help="base model or tokenizer folder (with tokenizer.json)")
+    jargon.add_argument("--domain", required=True, help="domain corpus (folder or records file)")
+    jargon.add_argument("--general", default=None, help="general corpus to contrast with (default: none)")
+    jargon.add_argument("--out", required=True, help="output folder: jargon.txt, jargon.json (replaced atomically)")
+    jargon.add_argument("--top", type=int, default=500, help="keep at most this many terms (default 500)")
+    jargon.add_argument("--min-count", type=int, default=5, help="least count in the domain text (default 5)")
+    jargon.add_argument("--min-ratio", type=float, default=10.0, help="domain/general frequency (default 10)")
+    jargon.add_argument("--min-tokens", type=int, default=2, help="least base tokens per term (default 2)")
+    jargon.add_argument("--split", default="all", help="records of this split: train|dev|test|all (default all)")
+    jargon.set_defaults(handler=_jargon)
 
     analyze = commands.add_parser("analyze", help="fertility, UNK rate, chars/token per language and tokenizer")
     analyze.add_argument(
@@ -29,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _add_corpus(analyze, split="test")
     analyze.add_argument("--max-records", type=int, default=2000, help="records per language (default 2000)")
+    analyze.add_argument("--reference", default="eng_Latn", help="parity against this language (default eng_Latn)")
+    analyze.add_argument("--jargon", default=None, help="file of terms, one a line: report tokens per term")
     analyze.set_defaults(handler=_analyze)
 
     train = commands.add_parser("train", help="train a plain SentencePiece model on a corpus")
@@ -58,10 +78,13 @@ def _extend(args: argparse.Namespace) -> int:
     cfg = TokenizerExtendConfig(
         base=args.base, input=args.input, out=args.out, langs=args.langs, add=args.add, vocab_size=args.vocab_size,
         model_type=args.model_type, character_coverage=args.character_coverage, split=args.split, seed=args.seed,
+        jargon=args.jargon, normalizer=args.normalizer, input_sentence_size=args.input_sentence_size,
     )  # fmt: skip
     summary = extend_tokenizer(cfg)
     sizes = f"{summary['base_vocab_size']} -> {summary['vocab_size']}"
     print(f"added {summary['added']} pieces: vocab {sizes} ({args.out})")
+    for change in summary["normalizer"]:
+        print(f"  normalizer: {change}")
     for lang, value in summary["fertility"].items():
         print(f"  fertility {lang}: {value['before']:.3f} -> {value['after']:.3f}")
     if summary["english_changed"]:
@@ -75,9 +98,24 @@ def _analyze(args: argparse.Namespace) -> int:
 
     cfg = TokenizerAnalyzeConfig(
         tokenizers=parse_pairs(args.tokenizer, "--tokenizer"), input=args.input, out=args.out, langs=args.langs,
-        split=args.split, max_records=args.max_records,
+        split=args.split, max_records=args.max_records, reference=args.reference, jargon=args.jargon,
     )  # fmt: skip
     print(analyze(cfg)["table"], end="")
+    return 0
+
+
+def _jargon(args: argparse.Namespace) -> int:
+    from polytune.config import TokenizerJargonConfig
+    from polytune.tokenizer.jargon import mine_jargon
+
+    cfg = TokenizerJargonConfig(
+        base=args.base, domain=args.domain, general=args.general, out=args.out, top=args.top,
+        min_count=args.min_count, min_ratio=args.min_ratio, min_tokens=args.min_tokens, split=args.split,
+    )  # fmt: skip
+    result = mine_jargon(cfg)
+    print(f"{len(result['terms'])} terms in {args.out}/jargon.txt (review, then: tokenizer extend --jargon)")
+    for term in result["terms"][:10]:
+        print(f"  {term['term']}: {term['count']}x, {term['tokens']} tokens, saves {term['saved']}")
     return 0
 
 

@@ -1,70 +1,29 @@
-"""Balance: mix languages by temperature sampling and report how often each one repeats (effective epochs).
+"""Balance: mix languages by a sampling strategy and report how often each one repeats (effective epochs).
 
-p_l ∝ n_l^(1/τ): τ = 1 keeps the natural proportions, τ → ∞ gives every language the same share. A language with
-few records then repeats: `epochs = taken / available`, written to mix.json so over-sampling is visible.
+The strategies live in `sampling.py`; this is the driver. Two streaming passes over the shards: one measures
+each language (records, and characters or tokens when the budget counts those), one writes each taken record
+once to a scratch file. The mixture is a seeded shuffle of byte offsets into that file (8 bytes per slot, never
+the records), written as shards by datatrove's JsonlWriter.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import random
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from polytune.config import BalanceConfig
+from polytune.corpus.sampling import plan, temperature_weights
 from polytune.errors import ConfigError, InputError, did_you_mean
 from polytune.io import atomic_path, iter_records, manifest, write_json
 from polytune.langcodes import is_key
 
+__all__ = ["format_table", "plan", "run_balance", "temperature_weights"]
+
 log = logging.getLogger(__name__)
-
-
-def temperature_weights(sizes: dict[str, int], temperature: float) -> dict[str, float]:
-    """Sampling probabilities p_l ∝ n_l^(1/τ), summing to 1.
-
-    Example: temperature_weights({"a": 900, "b": 100}, 1.0) -> {"a": 0.9, "b": 0.1}
-
-    Args:
-        sizes: records available per language (0 allowed: that language gets probability 0).
-        temperature: τ > 0; 1 is proportional, large is uniform, below 1 favours large languages.
-
-    Returns:
-        Probability per language, same keys as `sizes`.
-
-    Raises:
-        ConfigError: the temperature is not positive, or a size is negative, or every size is 0.
-    """
-    if not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise ConfigError(f"temperature must be a positive number, got {temperature!r}")
-    if any(n < 0 for n in sizes.values()) or not any(n > 0 for n in sizes.values()):
-        raise ConfigError(f"sizes must be non-negative with at least one above 0, got {sizes}")
-    # Work in log space: n^(1/τ) overflows a float for small τ (1e6 ** 100).
-    logs = {lang: math.log(n) / temperature for lang, n in sizes.items() if n > 0}
-    top = max(logs.values())
-    raw = {lang: math.exp(value - top) for lang, value in logs.items()}
-    total = sum(raw.values())
-    return {lang: raw.get(lang, 0.0) / total for lang in sizes}
-
-
-def plan(sizes: dict[str, int], temperature: float, budget: int) -> dict[str, dict[str, Any]]:
-    """Per language: available, probability, taken = round(budget · p), epochs = taken / available.
-
-    Example: plan({"a": 900, "b": 100}, 1.0, 500) -> a: taken 450 (0.5 epochs), b: taken 50 (0.5 epochs)
-    """
-    weights = temperature_weights(sizes, temperature)
-    rows = {}
-    for lang, available in sizes.items():
-        taken = math.floor(budget * weights[lang] + 0.5) if available else 0
-        rows[lang] = {
-            "available": available,
-            "probability": weights[lang],
-            "taken": taken,
-            "epochs": taken / available if available else 0.0,
-        }
-    return rows
 
 
 def _in_split(record: dict[str, Any], split: str) -> bool:
@@ -83,6 +42,56 @@ def _languages(cfg: BalanceConfig) -> list[str]:
     return sorted(cfg.langs) or found
 
 
+def _token_counter(spec: str):
+    """A function counting the tokens of a batch of texts with a `tokenizers` tokenizer.json (no transformers)."""
+    from tokenizers import Tokenizer
+
+    path = Path(spec)
+    path = path / "tokenizer.json" if path.is_dir() else path
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # the Rust loader raises its own Exception type for missing and corrupt files
+        raise InputError(f"cannot read tokenizer {path}: give a tokenizer.json or its folder ({exc})") from exc
+    return lambda texts: sum(len(e.ids) for e in tokenizer.encode_batch(texts, add_special_tokens=False))
+
+
+def _batches(records: Iterator[dict[str, Any]], size: int = 1024) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for record in records:
+        batch.append(record["text"])
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def measure(cfg: BalanceConfig, langs: list[str]) -> tuple[dict[str, float], dict[str, int]]:
+    """(size in budget units, records) per language, over the records of the configured split."""
+    count_tokens = _token_counter(cfg.tokenizer) if cfg.unit == "tokens" else None
+    sizes, records = {}, {}
+    for lang in langs:
+        n = units = 0
+        for texts in _batches(r for r in iter_records(cfg.input / lang) if _in_split(r, cfg.split)):
+            n += len(texts)
+            if cfg.unit == "chars":
+                units += sum(len(t) for t in texts)
+            elif count_tokens is not None:
+                units += count_tokens(texts)
+        records[lang], sizes[lang] = n, (n if cfg.unit == "records" else units)
+    return sizes, records
+
+
+def _options(cfg: BalanceConfig, langs: list[str]) -> dict[str, Any]:
+    def bound(value: float | dict[str, float], default: float) -> dict[str, float]:
+        return {lang: value.get(lang, default) for lang in langs} if isinstance(value, dict) else dict.fromkeys(
+            langs, value)  # fmt: skip
+
+    temperature = 1 / cfg.alpha if cfg.alpha is not None else cfg.temperature
+    return {"temperature": temperature, "epochs": cfg.unimax_epochs, "weights": cfg.weights,
+            "low": bound(cfg.min_share, 0.0), "high": bound(cfg.max_share, 1.0)}  # fmt: skip
+
+
 def _multiplicities(available: int, taken: int, rng: random.Random) -> tuple[int, dict[int, int]]:
     """How often each record index is taken: (whole passes for every index, extra count for sampled indices)."""
     passes, rest = divmod(taken, available)
@@ -91,6 +100,8 @@ def _multiplicities(available: int, taken: int, rng: random.Random) -> tuple[int
 
 def _write_selection(cfg: BalanceConfig, rows: dict[str, dict[str, Any]], scratch: Path) -> array:
     """Write each taken record once to `scratch`; return the byte offset of every slot of the mixture."""
+    import json
+
     slots = array("q")
     with open(scratch, "wb") as handle:
         for lang, row in rows.items():
@@ -110,42 +121,82 @@ def _write_selection(cfg: BalanceConfig, rows: dict[str, dict[str, Any]], scratc
     return slots
 
 
-def run_balance(cfg: BalanceConfig) -> dict[str, Any]:
-    """Write `<out>/mixture.jsonl` (shuffled), `<out>/mix.json` and `<out>/manifest.json`.
+def _write_shards(scratch: Path, slots: array, folder: Path, shard_records: int) -> int:
+    """Write the slots in order as `folder/part-NNNNN.jsonl` shards with datatrove's JsonlWriter."""
+    import json
 
-    Two streaming passes over the shards (count, then select); memory holds 8 bytes per mixture slot, not records.
+    from datatrove.data import Document
+    from datatrove.pipeline.writers.jsonl import JsonlWriter
+
+    def adapter(_writer: Any, document: Document) -> dict[str, Any]:
+        return document.metadata["record"]  # the record itself, not datatrove's {text, id, metadata} envelope
+
+    # One process writes every shard, so the shard number takes the place of datatrove's worker rank.
+    writer = JsonlWriter(str(folder), output_filename="part-${rank}.jsonl", compression=None, adapter=adapter)
+    with open(scratch, "rb") as source, writer:
+        for i, offset in enumerate(slots):
+            source.seek(offset)
+            record = json.loads(source.readline())
+            if i and i % shard_records == 0:
+                writer.close_file(f"part-{i // shard_records - 1:05d}.jsonl")  # keep one shard open at a time
+            document = Document(text=record["text"], id=str(record.get("id", i)), metadata={"record": record})
+            writer.write(document, rank=i // shard_records)
+    return (len(slots) + shard_records - 1) // shard_records
+
+
+def _warn_epochs(rows: dict[str, dict[str, Any]], max_epochs: float) -> None:
+    for lang, row in rows.items():
+        if row["epochs"] > max_epochs:
+            log.warning("%s repeats %.1f times (> max_epochs %s): lower the temperature, use unimax or add text",
+                        lang, row["epochs"], max_epochs)  # fmt: skip
+
+
+def run_balance(cfg: BalanceConfig) -> dict[str, Any]:
+    """Write `<out>/mixture/part-NNNNN.jsonl` (shuffled), `<out>/mix.json` and `<out>/manifest.json`.
 
     Args:
         cfg: the balance config.
 
     Returns:
-        The mix: {temperature, budget, seed, split, langs: {lang: {available, probability, taken, epochs}}}.
+        The mix: {strategy, temperature, unit, budget, seed, split, shards, langs: {lang: {available, size,
+        probability, units, taken, epochs}}}.
 
     Raises:
         InputError: the input is not a corpus folder, a language has no shard, or no record is in the split.
+        ConfigError: the strategy's options do not fit the languages (manual weights, share bounds).
     """
     langs = _languages(cfg)
-    sizes = {lang: sum(_in_split(r, cfg.split) for r in iter_records(cfg.input / lang)) for lang in langs}
-    if not any(sizes.values()):
+    sizes, records = measure(cfg, langs)
+    if not any(records.values()):
         raise InputError(f"no records of split {cfg.split!r} under {cfg.input} for {', '.join(langs)}")
+    if not any(sizes.values()):
+        raise ConfigError(f"every text under {cfg.input} is empty in unit {cfg.unit}: use unit records")
     budget = cfg.budget if cfg.budget is not None else sum(sizes.values())
-    rows = plan(sizes, cfg.temperature, budget)
-    for lang, row in rows.items():
-        if row["epochs"] > cfg.max_epochs:
-            log.warning("%s repeats %.1f times (> max_epochs %s): lower the temperature or add text", lang,
-                        row["epochs"], cfg.max_epochs)  # fmt: skip
-    mix = {"temperature": cfg.temperature, "budget": budget, "seed": cfg.seed, "split": cfg.split, "langs": rows}
+    rows = plan(sizes, records, budget, cfg.strategy, **_options(cfg, langs))
+    _warn_epochs(rows, cfg.max_epochs)
+    mix = {"strategy": cfg.strategy, "temperature": _options(cfg, langs)["temperature"], "unit": cfg.unit,
+           "budget": budget, "seed": cfg.seed, "split": cfg.split, "langs": rows}  # fmt: skip
     with atomic_path(cfg.out) as tmp:
         tmp.mkdir(parents=True)
         scratch = tmp / ".selection.jsonl"
         slots = _write_selection(cfg, rows, scratch)
         random.Random(cfg.seed).shuffle(slots)
-        with open(scratch, "rb") as source, open(tmp / "mixture.jsonl", "wb") as out:
-            for offset in slots:
-                source.seek(offset)
-                out.write(source.readline())
+        mix["shards"] = _write_shards(scratch, slots, tmp / "mixture", cfg.shard_records)
         scratch.unlink()
         write_json(tmp / "mix.json", mix)
         counts = {lang: row["taken"] for lang, row in rows.items()}
         write_json(tmp / "manifest.json", manifest("balance", cfg, [cfg.input], counts))
     return mix
+
+
+def format_table(mix: dict[str, Any], max_epochs: float | None = None) -> list[str]:
+    """The printed table: per language source size, probability, records taken, effective epochs (! above cap)."""
+    lines = [f"{'lang':<10} {'available':>10} {'probability':>12} {'taken':>8} {'epochs':>7}"]
+    for lang, row in mix["langs"].items():
+        flag = " !" if max_epochs is not None and row["epochs"] > max_epochs else ""
+        lines.append(f"{lang:<10} {row['available']:>10} {row['probability']:>12.4f} {row['taken']:>8} "
+                     f"{row['epochs']:>7.2f}{flag}")  # fmt: skip
+    if mix["unit"] != "records":
+        units = sum(row["units"] for row in mix["langs"].values())
+        lines.append(f"budget {mix['budget']:g} {mix['unit']}, allocated {units:,.0f} ({mix['strategy']})")
+    return lines

@@ -44,7 +44,8 @@ def label_key(label: str) -> str | None:
 
 
 class LidBackend:
-    """Base of LID backends: owns the public `predict`; a subclass fills `_predict_batch` (raw labels)."""
+    """Base of LID backends: owns the public `predict`/`predict_topk`; a subclass fills `_predict_topk` (raw labels)
+    and `_labels` (every raw label it can output)."""
 
     name = "base"
 
@@ -59,16 +60,47 @@ class LidBackend:
         Returns:
             One (key or None, probability in [0, 1]) per text.
         """
+        return [top[0] if top else (None, 0.0) for top in self.predict_topk(texts, 1)]
+
+    def predict_topk(self, texts: list[str], k: int = 3) -> list[list[Prediction]]:
+        """The k best (key or None, probability) per text, best first; keys normalized to `xxx_Scrp`."""
         if not texts:
             return []
-        raw = self._predict_batch([" ".join(t.split()) for t in texts])
-        return [(label_key(label), min(1.0, max(0.0, float(prob)))) for label, prob in raw]
+        raw = self._predict_topk(_one_line(texts), k)
+        return [[(label_key(label), min(1.0, max(0.0, float(prob)))) for label, prob in row] for row in raw]
 
-    def _predict_batch(self, texts: list[str]) -> list[tuple[str, float]]:
+    @functools.cached_property
+    def languages(self) -> frozenset[str]:
+        """Every language key this backend can predict."""
+        return frozenset(key for key in map(label_key, self._labels()) if key)
+
+    def _predict_topk(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        raise NotImplementedError
+
+    def _labels(self) -> list[str]:
         raise NotImplementedError
 
 
-class LangidBackend(LidBackend):
+def _one_line(texts: list[str]) -> list[str]:
+    """fastText refuses line breaks; the other backends do not care. Example: ["a\nb"] -> ["a b"]."""
+    return [t.replace("\n", " ") if "\n" in t else t for t in texts]
+
+
+class _LangidLike(LidBackend):
+    """langid and py3langid share one API: classify for top-1, rank for every language."""
+
+    _identifier: Any
+
+    def _predict_topk(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        if k == 1:
+            return [[self._identifier.classify(text)] for text in texts]
+        return [self._identifier.rank(text)[:k] for text in texts]
+
+    def _labels(self) -> list[str]:
+        return list(self._identifier.nb_classes)
+
+
+class LangidBackend(_LangidLike):
     """langid.py (97 languages, model embedded in the package) with normalized probabilities."""
 
     name = "langid"
@@ -76,21 +108,13 @@ class LangidBackend(LidBackend):
     def __init__(self, model: str | None = None) -> None:
         self._identifier = _langid_identifier()
 
-    def _predict_batch(self, texts: list[str]) -> list[tuple[str, float]]:
-        return [self._identifier.classify(text) for text in texts]
-
-
-class Py3LangidBackend(LidBackend):
+class Py3LangidBackend(_LangidLike):
     """py3langid (142 languages, more of Africa: ha, ig, yo, so, rw, sn, zu, xh) with normalized probabilities."""
 
     name = "py3langid"
 
     def __init__(self, model: str | None = None) -> None:
         self._identifier = _py3langid_identifier()
-
-    def _predict_batch(self, texts: list[str]) -> list[tuple[str, float]]:
-        return [self._identifier.classify(text) for text in texts]
-
 
 @functools.lru_cache(maxsize=1)
 def _langid_identifier() -> Any:
@@ -121,10 +145,17 @@ class FastTextBackend(LidBackend):
         except Exception as exc:  # the C++ binding raises ValueError or RuntimeError for any bad file
             raise ModelError(f"fastText model is corrupt or not a fastText model: {path} ({exc}); retrain it") from exc
 
-    def _predict_batch(self, texts: list[str]) -> list[tuple[str, float]]:
-        labels, probs = self._model.predict(texts, k=1)
-        pairs = zip(labels, probs, strict=True)
-        return [(lab[0] if len(lab) else "", prob[0] if len(prob) else 0.0) for lab, prob in pairs]
+    def predict_topk(self, texts: list[str], k: int = 3) -> list[list[Prediction]]:
+        """As LidBackend.predict_topk, in one pass: this is the hot loop of a filter run."""
+        if not texts:
+            return []
+        labels, probs = self._model.predict(_one_line(texts), k=k)
+        key = label_key
+        return [[(key(label), p if p < 1.0 else 1.0) for label, p in zip(lab, prob.tolist(), strict=True)]
+                for lab, prob in zip(labels, probs, strict=True)]  # fmt: skip
+
+    def _labels(self) -> list[str]:
+        return list(self._model.get_labels())
 
 
 def available_backends() -> list[str]:
@@ -150,6 +181,27 @@ def get_backend(name: str, model: str | None = None) -> LidBackend:
         raise ConfigError(f"unknown LID backend {name!r}{did_you_mean(name, _BACKENDS)}")
     module, _, cls = _BACKENDS[name].partition(":")
     return getattr(importlib.import_module(module), cls)(model)
+
+
+def combine(
+    first: list[Prediction], second: list[Prediction], mode: str, first_langs: frozenset[str], names: tuple[str, str]
+) -> tuple[list[Prediction], str]:
+    """Merge two backends' top-k for one text: (top-k to use, "" or why the ensemble refuses the text).
+
+    `agree`: both top-1 must name the same language. `fallback`: the second decides when its top-1 is a language
+    the first cannot predict at all (e.g. langid first, a Chichewa-aware fastText model second).
+
+    Example: combine([("eng_Latn", .9)], [("nya_Latn", .8)], "fallback", frozenset({"eng_Latn"}), ("a", "b"))
+    -> ([("nya_Latn", .8)], "")
+    """
+    top1, top2 = (first[0] if first else (None, 0.0)), (second[0] if second else (None, 0.0))
+    if mode == "agree":
+        if top1[0] != top2[0]:
+            return first, f"{names[0]} says {top1[0]} ({top1[1]:.3f}), {names[1]} says {top2[0]} ({top2[1]:.3f})"
+        return first, ""
+    if top2[0] is not None and top2[0] not in first_langs:
+        return second, ""
+    return first, ""
 
 
 def _training_texts(cfg: LidTrainConfig) -> dict[str, list[str]]:

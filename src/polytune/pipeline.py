@@ -28,6 +28,7 @@ SECTIONS: dict[str, type] = {
     "sources": C.SourcesConfig,
     "lid": C.LidTrainConfig,
     "filter": C.FilterConfig,
+    "augment": C.AugmentConfig,
     "balance": C.BalanceConfig,
     "tokenizer": C.TokenizerExtendConfig,
     "analyze": C.TokenizerAnalyzeConfig,
@@ -36,7 +37,9 @@ SECTIONS: dict[str, type] = {
     "evaluation": C.EvalConfig,
 }
 GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs")
-STAGE_NAMES = ("sources", "lid", "filter", "balance", "tokenizer", "analyze", "adapters", "evaluation")
+STAGE_NAMES = ("sources", "lid", "filter", "augment", "balance", "tokenizer", "analyze", "adapters", "evaluation")
+# Sections that add a step only when present in the config.
+OPTIONAL = ("augment",)
 
 
 @dataclass
@@ -113,6 +116,9 @@ def plan(raw: dict[str, Any]) -> list[Step]:
     """Every step of a run config, in order, with paths derived from `workdir`."""
     s = load_settings(raw)
     w, seed = s.workdir, s.seed
+    # Training reads the augmented corpus when there is one; evaluation and analysis always read the filtered one
+    # (augmentation copies dev/test records unchanged and never adds to them).
+    train_corpus = w / "corpus-aug" if "augment" in raw else w / "corpus"
     steps = [
         Step("sources", "sources", "polytune.corpus.sources:write_sources",
              _section(raw, "sources", {"out": w / "raw", "seed": seed}), w / "raw" / "manifest.json"),
@@ -123,8 +129,14 @@ def plan(raw: dict[str, Any]) -> list[Step]:
              _section(raw, "filter", {"inputs": [str(w / "raw")], "out": w / "corpus", "backend": "fasttext",
                                       "model": str(w / "lid" / "model.bin"), "langs": s.langs}),
              w / "corpus" / "manifest.json"),
+    ]
+    if "augment" in raw:
+        steps.append(Step("augment", "augment", "polytune.corpus.augment:run_augment",
+                          _section(raw, "augment", {"input": w / "corpus", "out": train_corpus, "langs": s.langs,
+                                                    "seed": seed}), train_corpus / "manifest.json"))
+    steps += [
         Step("balance", "balance", "polytune.corpus.balance:run_balance",
-             _section(raw, "balance", {"input": w / "corpus", "out": w / "mix", "langs": s.target_langs,
+             _section(raw, "balance", {"input": train_corpus, "out": w / "mix", "langs": s.target_langs,
                                        "seed": seed}), w / "mix" / "manifest.json"),
         Step("tokenizer", "tokenizer", "polytune.tokenizer.extend:extend_tokenizer",
              _section(raw, "tokenizer", {"base": s.base, "input": w / "mix", "out": w / "tokenizer",
@@ -134,24 +146,24 @@ def plan(raw: dict[str, Any]) -> list[Step]:
                                        "input": w / "corpus", "out": w / "analysis", "langs": s.langs}),
              w / "analysis" / "manifest.json"),
     ]
-    steps += _adapter_steps(raw, s)
+    steps += _adapter_steps(raw, s, train_corpus)
     steps.append(Step("evaluation", "evaluation", "polytune.evaluation.report:run_eval", _eval_config(raw, s),
                       w / "report" / "manifest.json"))
     return steps
 
 
-def _adapter_steps(raw: dict[str, Any], s: RunSettings) -> list[Step]:
+def _adapter_steps(raw: dict[str, Any], s: RunSettings, corpus: Path) -> list[Step]:
     """A language adapter per target language on the base vocabulary and on the extended one, then the task adapter."""
     w, steps = s.workdir, []
     for variant, tokenizer in (("lang", None), ("lang-ext", str(w / "tokenizer"))):
         for lang in s.target_langs:
             out = w / "adapters" / variant / lang
-            cfg = _section(raw, "language_adapter", {"base": s.base, "input": w / "corpus", "lang": lang,
+            cfg = _section(raw, "language_adapter", {"base": s.base, "input": corpus, "lang": lang,
                                                      "out": out, "tokenizer": tokenizer, "seed": s.seed})
             steps.append(Step("adapters", f"{variant}/{lang}", "polytune.adapters.train:train_language_adapter",
                               cfg, out / "manifest.json"))
     task_out = w / "adapters" / "task"
-    task = _section(raw, "task_adapter", {"base": s.base, "input": w / "corpus", "lang": s.source_lang,
+    task = _section(raw, "task_adapter", {"base": s.base, "input": corpus, "lang": s.source_lang,
                                           "out": task_out, "seed": s.seed})
     steps.append(Step("adapters", "task", "polytune.adapters.train:train_task_adapter", task,
                       task_out / "manifest.json"))

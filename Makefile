@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e ".[demo,dev]"
+	$(BIN)/pip install --quiet -e ".[demo,dev,cluster]"
 	touch $(STAMP)
 
 setup: $(STAMP)

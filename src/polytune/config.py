@@ -446,10 +446,16 @@ class AdapterTrainingConfig:
     max_train_records: int | None = _help("use at most this many training records", default=None)
     max_eval_records: int | None = _help("measure dev loss/accuracy on at most this many records", default=256)
     seed: int = _help("seed", default=13)
+    precision: str = _help("auto (bf16 on a GPU that has it, else fp32) | fp32 | bf16 | fp16", default="auto")
+    gradient_accumulation_steps: int = _help("batches summed per optimizer step", default=1)
+    gradient_checkpointing: bool = _help("recompute activations in backward (less memory, more compute)",
+                                         default=False)
 
     def _check_training(self) -> None:
-        for name in ("lora_r", "lora_alpha", "max_steps", "batch_size", "learning_rate", "max_length"):
+        for name in ("lora_r", "lora_alpha", "max_steps", "batch_size", "learning_rate", "max_length",
+                     "gradient_accumulation_steps"):
             _positive(getattr(self, name), name)
+        _choice(self.precision, "precision", ("auto", "fp32", "bf16", "fp16"))
         _fraction(self.lora_dropout, "lora_dropout")
         if isinstance(self.target_modules, str):
             self.target_modules = [self.target_modules]
@@ -490,6 +496,11 @@ class TaskAdapterConfig(AdapterTrainingConfig):
     lang: str = _help("source language the task is trained on", default="eng_Latn")
     out: Path = _help("output adapter folder", default=Path("."))
     label_field: str = _help("record field holding the label", default="genre")
+    lang_adapter: str | None = _help(
+        "source-language adapter folder, active and frozen while the task trains (MAD-X stacking); "
+        "None: train on the bare base",
+        default=None,
+    )
 
     def __post_init__(self) -> None:
         if not self.base:
@@ -517,7 +528,7 @@ class SystemConfig:
 
 @dataclass
 class EvalConfig:
-    """Zero-shot evaluation of systems per language: accuracy and macro-F1 with bootstrap CIs."""
+    """Zero-shot evaluation of systems per language: every metric with bootstrap CIs, Δ vs baseline, plots."""
 
     base: str = _help("base model folder (or hub id)")
     task_adapter: str = _help("task adapter folder")
@@ -533,6 +544,12 @@ class EvalConfig:
     max_length: int = _help("truncate examples to this many tokens", default=64)
     bootstrap: int = _help("bootstrap resamples for CIs", default=1000)
     seed: int = _help("bootstrap seed", default=13)
+    metrics: list[str] = _help("metric names (default: chosen from the predictions)", default_factory=list)
+    fertility: Path | None = _help(
+        "tokenizer fertility JSON shown beside the scores (default: <out>/../analysis/fertility.json if present)",
+        default=None,
+    )
+    lang_info: Path | None = _help('JSON {lang: {"tier": int, "seen": bool}} for the report', default=None)
 
     def __post_init__(self) -> None:
         self.base = resolve_resource(self.base)

@@ -101,10 +101,34 @@ def load_mlm(base: str) -> Any:
         trust_remote_code=False,
         output_loading_info=True,
     )
-    missing = [k for k in info.get("missing_keys", []) if not k.startswith(model.base_model_prefix + ".")]
+    missing = {k for k in info.get("missing_keys", []) if not k.startswith(model.base_model_prefix + ".")}
     if missing:
+        init_missing_head(model, missing)
         log.info("%s has no MLM head: initialized %d head tensors (%s, ...)", base, len(missing), sorted(missing)[0])
     return model
+
+
+def init_missing_head(model: Any, missing: set[str]) -> None:
+    """Initialize head tensors absent from the checkpoint so the head starts as "read out the embeddings".
+
+    Square projections become the identity, LayerNorms their default, biases zero; the decoder stays tied to the
+    input embeddings. A random transform would make early MLM gradients mostly fit the head, not the adapter
+    (MiniLM ships no MLM head, and its dev loss then starts near log(vocab)).
+    """
+    import torch
+
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            prefix = f"{name}." if name else ""
+            if f"{prefix}weight" not in missing:
+                continue
+            if isinstance(module, torch.nn.LayerNorm):
+                module.reset_parameters()
+            elif isinstance(module, torch.nn.Linear) and module.weight.shape[0] == module.weight.shape[1]:
+                torch.nn.init.eye_(module.weight)
+        for name, param in model.named_parameters():
+            if name in missing and name.endswith("bias") and "LayerNorm" not in name:
+                param.zero_()
 
 
 def load_sequence_classifier(base: str, labels: list[str]) -> Any:
@@ -162,6 +186,27 @@ def _apply_adapter(model: Any, folder: Path, merge: bool) -> Any:
     return model.merge_and_unload() if merge else model
 
 
+def merge_language_adapter(model: Any, base: str, folder: str | Path) -> tuple[Any, Any]:
+    """Resize `model` to the language adapter's tokenizer and merge the adapter (LoRA + new rows) into it.
+
+    Returns:
+        (model, tokenizer): the merged plain model and the adapter's tokenizer.
+
+    Raises:
+        ModelError: missing or corrupt adapter, or one made for another base.
+    """
+    from polytune.adapters.embeddings import resize_embeddings
+    from polytune.adapters.packs import is_pack, verify_pack
+
+    folder = Path(folder)
+    if is_pack(folder):
+        verify_pack(folder, base)  # checksums first: a corrupt pack must not get as far as loading
+    read_adapter_manifest(folder, base, "language")
+    tokenizer = load_tokenizer(str(folder))
+    resize_embeddings(model, len(tokenizer))
+    return _apply_adapter(model, folder, merge=True), tokenizer
+
+
 def load_classifier(base: str, task_adapter: str | Path, lang_adapter: str | Path | None = None):
     """Compose base + optional language adapter + task adapter for inference (MAD-X, merged, eval mode).
 
@@ -179,18 +224,12 @@ def load_classifier(base: str, task_adapter: str | Path, lang_adapter: str | Pat
     Raises:
         ModelError: a folder is missing or corrupt, or an adapter was made for another base.
     """
-    from polytune.adapters.embeddings import resize_embeddings
-
     task_adapter = Path(task_adapter)
     read_adapter_manifest(task_adapter, base, "task")
     labels = read_labels(task_adapter)
     model = load_sequence_classifier(base, labels)
     if lang_adapter is not None:
-        lang_adapter = Path(lang_adapter)
-        read_adapter_manifest(lang_adapter, base, "language")
-        tokenizer = load_tokenizer(str(lang_adapter))
-        resize_embeddings(model, len(tokenizer))
-        model = _apply_adapter(model, lang_adapter, merge=True)
+        model, tokenizer = merge_language_adapter(model, base, lang_adapter)
     else:
         tokenizer = load_tokenizer(base)
     model = _apply_adapter(model, task_adapter, merge=True)

@@ -82,9 +82,10 @@ def test_markdown(preds, tmp_path):
     report = build_report(preds, tmp_path / "out", baseline="task-only", n_resamples=100, seed=1)
     md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert md == render_markdown(report)
-    assert "| nya_Latn | Nyanja | 8 | 50.0 [" in md
-    assert "| ara_Arab | Arabic | 6 | 33.3 [" in md
-    assert "| **average** | 2 languages | 14 | 41.7 [" in md
+    assert "| nya_Latn | Nyanja | Latin | — | — | 8 | — | 50.0 [" in md
+    assert "| ara_Arab | Arabic | Arabic | 5 | — | 6 | — | 33.3 [" in md
+    assert "| **average** | 2 languages |  |  |  | 14 |  | 41.7 [" in md
+    assert "| *tier 5* | 1 language |  | 5 |  | 6 |  | 33.3 [" in md
     assert "vocab+la Δ macro-F1" in md and "+37.5 [" in md
     assert f"- macro-F1: `{report['signatures']['macro_f1']}`" in md
 
@@ -150,7 +151,7 @@ def _rewrite(path: Path, edit) -> None:
         (lambda p: _rewrite(p / "vocab+la" / "nya_Latn.jsonl", lambda r: [r[0], r[0], *r[1:]]), "duplicate id"),
         (
             lambda p: _rewrite(p / "vocab+la" / "nya_Latn.jsonl", lambda r: [{"id": "1", "label": "a"}]),
-            "'id', 'label' and 'pred'",
+            "'pred' must be a string or a list of strings",
         ),
         (lambda p: (p / "vocab+la" / "ara_Arab.jsonl").unlink(), "no ara_Arab.jsonl for system"),
         (lambda p: (p / "vocab+la" / "ara_Arab.jsonl").write_text("{oops\n"), "ara_Arab.jsonl:1: malformed JSON"),

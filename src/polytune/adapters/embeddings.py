@@ -5,6 +5,9 @@ Methods (registry `INIT_METHODS`):
   (FVT, Gee et al. 2022), so the model starts from what it already "read" for that text.
 - `mean`: every new row is the mean of all base rows.
 - `random`: normal noise with the base rows' standard deviation.
+- `focus` (in `focus.py`, needs target text): sparse mix of overlapping tokens' rows by fastText similarity.
+
+Untied output heads (decoders such as Llama) get new rows by the same method from their own base rows.
 
 The functions on tensors are pure; `extend_model` resizes a model and writes the rows in place.
 """
@@ -152,11 +155,15 @@ def extend_model(model: Any, extension: dict[str, Any], tokenizer_len: int, meth
             "the tokenizer was extended from another base; extend this base's tokenizer"
         )
     resize_embeddings(model, tokenizer_len)
-    weight = model.get_input_embeddings().weight
     ids = [int(a["id"]) for a in added]
+    matrices = [model.get_input_embeddings().weight]
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if output is not None and output.weight.data_ptr() != matrices[0].data_ptr():
+        matrices.append(output.weight)  # an untied LM head (e.g. Llama) needs its own new rows
     with torch.no_grad():
-        # Statistics come from the real base rows only, not from padding rows past the base tokenizer.
-        rows = init_rows(weight[:base_vocab].detach().cpu(), [list(a["base_ids"]) for a in added], method, seed)
-        weight[ids] = rows.to(weight.device, weight.dtype)
+        for weight in matrices:
+            # Statistics come from the real base rows only, not from padding rows past the base tokenizer.
+            rows = init_rows(weight[:base_vocab].detach().cpu(), [list(a["base_ids"]) for a in added], method, seed)
+            weight[ids] = rows.to(weight.device, weight.dtype)
     log.info("initialized %d new embedding rows with %s", len(ids), method)
     return ids

@@ -38,12 +38,14 @@ def training_args(cfg: AdapterTrainingConfig, output_dir: str, **extra: Any):
     """TrainingArguments for cfg: linear decay, a loss logged every step, no checkpoints, seeded."""
     from transformers import TrainingArguments
 
+    if getattr(cfg, "gradient_checkpointing", False):
+        # Recompute activations in the backward pass: less memory for long sequences, ~30% more compute.
+        extra = {"activation_checkpointing": True, **extra}
     return TrainingArguments(
         output_dir=output_dir,
         max_steps=cfg.max_steps,
         per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=getattr(cfg, "gradient_accumulation_steps", 1),
-        gradient_checkpointing=getattr(cfg, "gradient_checkpointing", False),
         learning_rate=cfg.learning_rate,
         lr_scheduler_type="linear",
         weight_decay=0.0,

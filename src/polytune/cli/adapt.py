@@ -1,4 +1,4 @@
-"""`polytune adapt language|task`: train a language adapter (MLM) or a task adapter (classifier)."""
+"""`polytune adapt language|task`: train adapters; `polytune pack build|verify`: ship a language adapter."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ def _training_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-length", type=int, default=64, help="truncate examples to N tokens (default 64)")
     parser.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default 8)")
     parser.add_argument("--max-train-records", type=int, default=None, help="use at most N training records")
+    parser.add_argument(
+        "--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"), help="GPU precision (default auto)"
+    )
+    parser.add_argument("--grad-accum", type=int, default=1, help="batches per optimizer step (default 1)")
+    parser.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for activation memory")
     add_seed(parser)
 
 
@@ -33,6 +38,9 @@ def _common(args: argparse.Namespace) -> dict:
         "lora_r": args.lora_r,
         "max_train_records": args.max_train_records,
         "seed": args.seed,
+        "precision": args.precision,
+        "gradient_accumulation_steps": args.grad_accum,
+        "gradient_checkpointing": args.gradient_checkpointing,
     }
 
 
@@ -54,7 +62,7 @@ def _task(args: argparse.Namespace) -> int:
     from polytune.adapters.train import train_task_adapter
     from polytune.config import TaskAdapterConfig
 
-    cfg = TaskAdapterConfig(**_common(args), label_field=args.label_field)
+    cfg = TaskAdapterConfig(**_common(args), label_field=args.label_field, lang_adapter=args.lang_adapter)
     s = train_task_adapter(cfg)
     print(
         f"task adapter ({cfg.label_field}, {len(s['labels'])} labels, {cfg.lang}): {s['steps']} steps, "
@@ -84,4 +92,41 @@ def register(subparsers) -> None:
     _training_flags(task)
     task.add_argument("--lang", default="eng_Latn", help="source language (default eng_Latn)")
     task.add_argument("--label-field", default="genre", help="record field holding the label (default genre)")
+    task.add_argument(
+        "--lang-adapter", default=None, help="source-language adapter kept active and frozen under the task (MAD-X)"
+    )
     task.set_defaults(handler=_task)
+    _register_pack(subparsers)
+
+
+def _pack_build(args: argparse.Namespace) -> int:
+    from polytune.adapters.packs import build_pack
+
+    s = build_pack(args.adapter, args.out)
+    print(
+        f"pack {s['lang']}: {s['files']} files, {s['bytes']} bytes, {s['new_rows']} new rows, "
+        f"base {s['base']} (config {str(s['base_config_hash'])[:12]}); saved to {s['out']}"
+    )
+    return 0
+
+
+def _pack_verify(args: argparse.Namespace) -> int:
+    from polytune.adapters.packs import verify_pack
+
+    s = verify_pack(args.pack, args.base)
+    against = f"; matches base {args.base}" if s["base_ok"] else ""
+    print(f"pack {s['folder']} ({s['lang']}): {s['files']} files verified{against}")
+    return 0
+
+
+def _register_pack(subparsers) -> None:
+    parser = subparsers.add_parser("pack", help="language packs: package and verify a language adapter")
+    sub = parser.add_subparsers(dest="pack_command", metavar="ACTION", required=True)
+    build = sub.add_parser("build", help="package a language adapter folder (sha256 of every file)")
+    build.add_argument("adapter", help="language adapter folder (from `polytune adapt language`)")
+    build.add_argument("--out", required=True, help="pack folder to write")
+    build.set_defaults(handler=_pack_build)
+    verify = sub.add_parser("verify", help="check a pack's files and, with --base, that it fits the base")
+    verify.add_argument("pack", help="pack folder")
+    verify.add_argument("--base", default=None, help="base model folder the pack will be loaded on")
+    verify.set_defaults(handler=_pack_verify)

@@ -5,10 +5,11 @@ Two forms (the second is an argparse sub-subcommand; without it, `eval` predicts
     polytune eval --base MODEL --task-adapter DIR --input CORPUS --out DIR --langs nya_Latn ara_Arab \\
         --system task-only --system la+vocab=runs/la/{lang} --baseline task-only
     polytune eval score --predictions DIR --out DIR [--baseline NAME] [--bootstrap 1000] [--seed 13]
+    polytune eval score --refs refs.tsv --hyp mt-a=a.tsv --hyp mt-b=b.tsv --out DIR [--metrics bleu chrf ter]
 
 `--system NAME=PATTERN` adds a language adapter per language ('{lang}' becomes each language key); a bare NAME is
 the base with the task adapter alone. `eval score` reads DIR/predictions/<system>/<lang>.jsonl (or
-DIR/<system>/<lang>.jsonl), lines {"id", "label", "pred"}.
+DIR/<system>/<lang>.jsonl), lines {"id", "label", "pred"}; with --refs it imports TSV/JSONL/TXT files first.
 """
 
 from __future__ import annotations
@@ -36,11 +37,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_run)
 
     commands = parser.add_subparsers(dest="eval_command", metavar="score", required=False)
-    score = commands.add_parser("score", help="score existing prediction files (any system's)")
-    score.add_argument("--predictions", required=True, help="folder with predictions/<system>/<lang>.jsonl")
+    score = commands.add_parser("score", help="score existing prediction files, or references + hypotheses")
+    src = score.add_mutually_exclusive_group(required=True)
+    src.add_argument("--predictions", help="folder with predictions/<system>/<lang>.jsonl")
+    src.add_argument("--refs", help="references: .tsv/.jsonl with lang and text columns, or .txt with --lang")
+    score.add_argument("--hyp", action="append", default=[], metavar="NAME=FILE", help="a system's outputs (repeat)")
+    score.add_argument("--lang", help="language of rows without a lang column (all of a .txt file)")
     score.add_argument("--out", required=True, help="report folder")
     score.add_argument("--baseline", help="system the others are compared with (default: first by name)")
     score.add_argument("--langs", nargs="+", default=None, help="score only these languages")
+    score.add_argument("--metrics", nargs="+", default=None, help="metric names (default: chosen from the labels)")
+    score.add_argument("--fertility", help="analysis/fertility.json to show beside the scores")
+    score.add_argument("--corpus", help="corpus folder (manifest counts per language) for the gain-vs-size plot")
+    score.add_argument("--lang-info", help='JSON {lang: {"tier": 2, "seen": true}} for the report')
     _add_bootstrap(score)
     score.set_defaults(handler=_score)
 
@@ -87,15 +96,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    from polytune.evaluation.imports import parse_hyp_specs, score_files
     from polytune.evaluation.report import build_report
 
-    report = build_report(
-        args.predictions,
-        args.out,
-        baseline=args.baseline,
-        n_resamples=args.bootstrap,
-        seed=args.seed,
-        langs=args.langs,
-    )
+    options = dict(
+        baseline=args.baseline, metrics=args.metrics, n_resamples=args.bootstrap, seed=args.seed, langs=args.langs,
+        fertility=args.fertility, corpus=args.corpus, lang_info=args.lang_info,
+    )  # fmt: skip
+    if args.refs:
+        report = score_files(args.refs, parse_hyp_specs(args.hyp), args.out, args.lang, **options)
+    else:
+        report = build_report(args.predictions, args.out, **options)
     _print(report, args.out)
     return 0

@@ -1,9 +1,11 @@
 """Metrics as a registry: `get_metric(name)` returns a small object that scores, resamples and signs itself.
 
-Every score is on a 0..100 scale (sacrebleu's; the report prints percentages). A metric is defined by
-per-example sufficient statistics that add up over a corpus: accuracy sums "correct", macro-F1 sums per-class
-true/predicted/true-positive counts, chrF and BLEU sum sacrebleu's n-gram statistics. A bootstrap resample is
-then one matrix product (resample counts x statistics), so confidence intervals stay fast (see stats.py).
+Metrics: accuracy, micro_f1, macro_f1 (scikit-learn, here); bleu, chrf, chrf_pp, ter, exact_match
+(metrics_text.py); ner_f1 (seqeval, metrics_ner.py). Every score is on a 0..100 scale (sacrebleu's; the report
+prints percentages). A metric is defined by per-example sufficient statistics that add up over a corpus: accuracy
+sums "correct", macro-F1 sums per-class true/predicted/true-positive counts, chrF and BLEU sum sacrebleu's n-gram
+statistics. A bootstrap resample is then one matrix product (resample counts x statistics), so confidence
+intervals stay fast (see stats.py).
 
 Example: get_metric("macro_f1").compute(["a", "b", "b"], ["a", "b", "a"]) -> 66.66...
 """
@@ -72,6 +74,7 @@ class Metric:
     name: ClassVar[str] = ""
     label: ClassVar[str] = ""  # how the report's tables name the metric
     kind: ClassVar[str] = "classification"  # or "generation": labels are references, preds hypotheses
+    lower_is_better: ClassVar[bool] = False  # TER: a negative Δ is the improvement
 
     def compute(self, labels: Sequence[Any], preds: Sequence[Any]) -> float:
         """The corpus-level score (0..100) of `preds` against `labels`.
@@ -96,6 +99,10 @@ class Metric:
 
     def _point(self, labels: list[Any], preds: list[Any]) -> float:
         raise NotImplementedError
+
+    def for_language(self, lang: str) -> Metric:
+        """The metric as configured for one language (e.g. BLEU's tokenizer for zho_Hans); by default itself."""
+        return self
 
 
 class _Classification(Metric):
@@ -190,57 +197,5 @@ class MacroF1(_Classification):
         return 100.0 * f1.sum(axis=1) / present.sum(axis=1)
 
 
-class _Sacrebleu(Metric):
-    """A sacrebleu corpus metric with one reference per example: labels are references, preds hypotheses."""
-
-    kind = "generation"
-
-    def __init__(self, **options: Any) -> None:
-        self._metric = self._build(**options)
-
-    def _build(self, **options: Any) -> Any:
-        raise NotImplementedError
-
-    def _point(self, labels: list[Any], preds: list[Any]) -> float:
-        return float(self._metric.corpus_score([str(p) for p in preds], [[str(x) for x in labels]]).score)
-
-    def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
-        _check_pair(labels, preds)
-        # The same per-segment statistics sacrebleu's own bootstrap (sacrebleu.significance) resamples.
-        stats = self._metric._extract_corpus_statistics([str(p) for p in preds], [[str(x) for x in labels]])
-        return np.asarray(stats, dtype=np.float64)
-
-    def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
-        return np.array([self._metric._compute_score_from_stats(row).score for row in totals], dtype=np.float64)
-
-    def signature(self) -> str:
-        # sacrebleu learns the reference count when it first scores; polytune always passes one reference.
-        if not hasattr(self._metric, "num_refs"):
-            self._metric.num_refs = 1
-        return f"metric:{self.name}|{self._metric.get_signature().format()}|polytune:{__version__}"
-
-
-@register_metric
-class Chrf(_Sacrebleu):
-    """sacrebleu chrF (character n-gram F-score; word_order=2 gives chrF++)."""
-
-    name = "chrf"
-    label = "chrF"
-
-    def _build(self, **options: Any) -> Any:
-        from sacrebleu.metrics import CHRF
-
-        return CHRF(**options)
-
-
-@register_metric
-class Bleu(_Sacrebleu):
-    """sacrebleu BLEU (13a tokenization by default; pass tokenize="zh", "ja-mecab", "flores200", ...)."""
-
-    name = "bleu"
-    label = "BLEU"
-
-    def _build(self, **options: Any) -> Any:
-        from sacrebleu.metrics import BLEU
-
-        return BLEU(**options)
+# Text and sequence-labelling metrics register themselves on import; imported last because they subclass Metric.
+from polytune.evaluation import metrics_ner, metrics_text  # noqa: E402, F401

@@ -1,0 +1,83 @@
+"""The MAD-X recipe: a missing MLM head starts as identity read-out; task adapters stack on a source LA."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from polytune.adapters.train import train_language_adapter, train_task_adapter
+from polytune.cli.main import main
+from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
+from polytune.errors import ConfigError, ModelError
+from polytune.models import load_classifier, load_mlm
+
+
+def test_missing_mlm_head_starts_as_identity_readout(tiny_bert):
+    model = load_mlm(str(tiny_bert))
+    head = model.cls.predictions
+    assert torch.equal(head.transform.dense.weight, torch.eye(32))
+    assert not head.transform.dense.bias.any() and not head.bias.any()
+    assert torch.equal(head.transform.LayerNorm.weight, torch.ones(32))
+    assert head.decoder.weight.data_ptr() == model.bert.embeddings.word_embeddings.weight.data_ptr()
+
+
+def _common(tiny_bert, corpus):
+    return {"base": str(tiny_bert), "input": corpus, "batch_size": 8, "max_eval_records": 16, "learning_rate": 5e-3}
+
+
+@pytest.fixture(scope="module")
+def stacked(tmp_path_factory, tiny_bert, synthetic_corpus):
+    root = tmp_path_factory.mktemp("madx")
+    common = _common(tiny_bert, synthetic_corpus)
+    for lang in ("eng", "nya"):
+        train_language_adapter(LanguageAdapterConfig(lang=lang, out=root / lang, max_steps=8, **common))
+    summary = train_task_adapter(TaskAdapterConfig(out=root / "task", lang_adapter=str(root / "eng"), max_steps=6,
+                                                   **common))
+    return root, summary
+
+
+def test_task_adapter_trains_on_the_source_language_adapter(stacked):
+    root, summary = stacked
+    meta = json.loads((root / "task" / "manifest.json").read_text())
+    assert meta["lang_adapter"] == str(root / "eng") and meta["config"]["lang_adapter"] == str(root / "eng")
+    assert 0.0 <= summary["dev_accuracy"] <= 1.0
+
+
+def test_stacked_task_adapter_swaps_in_the_target_language_adapter(stacked, tiny_bert):
+    root, _ = stacked
+    logits = []
+    for la in (root / "eng", root / "nya"):
+        model, tok, labels = load_classifier(str(tiny_bert), root / "task", la)
+        with torch.no_grad():
+            logits.append(model(**tok(["ku ndi chi"], return_tensors="pt")).logits)
+    assert logits[0].shape == (1, len(labels)) and not torch.equal(logits[0], logits[1])
+
+
+def test_task_adapter_refuses_a_task_adapter_as_language_adapter(stacked, tmp_path, tiny_bert, synthetic_corpus):
+    root, _ = stacked
+    cfg = TaskAdapterConfig(out=tmp_path / "t", lang_adapter=str(root / "task"), max_steps=1,
+                            **_common(tiny_bert, synthetic_corpus))
+    with pytest.raises(ModelError, match="is a 'task' adapter, not a language adapter"):
+        train_task_adapter(cfg)
+
+
+def test_cli_task_with_a_missing_language_adapter_exits_2(tmp_path, tiny_bert, synthetic_corpus, capsys):
+    code = main(["adapt", "task", "--base", str(tiny_bert), "--input", str(synthetic_corpus), "--out",
+                 str(tmp_path / "t"), "--max-steps", "1", "--lang-adapter", str(tmp_path / "nope")])
+    assert code == 2 and "no adapter in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("kw", "match"), [({"precision": "fp8"}, "precision must be one of"),
+                                           ({"gradient_accumulation_steps": 0}, "gradient_accumulation_steps")])
+def test_training_options_are_checked(tiny_bert, kw, match):
+    with pytest.raises(ConfigError, match=match):
+        TaskAdapterConfig(base=str(tiny_bert), **kw)
+
+
+def test_accumulation_and_checkpointing_train(tmp_path, tiny_bert, synthetic_corpus):
+    cfg = TaskAdapterConfig(out=tmp_path / "t", max_steps=2, gradient_accumulation_steps=2,
+                            gradient_checkpointing=True, precision="bf16", **_common(tiny_bert, synthetic_corpus))
+    summary = train_task_adapter(cfg)  # bf16 falls back to fp32 on CPU, with a warning
+    assert summary["steps"] == 2 and json.loads((tmp_path / "t" / "manifest.json").read_text())["steps"] == 2

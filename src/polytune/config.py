@@ -44,7 +44,9 @@ def _fraction(value: Any, name: str) -> None:
 
 def _choice(value: Any, name: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        hint = did_you_mean(value, choices) if isinstance(value, str) and len(choices) > 1 else ""
+        hint = hint if "did you mean" in hint else ""
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}{hint}")
 
 
 @dataclass
@@ -473,16 +475,25 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     lang: str = _help("the adapter's language", default="")
     out: Path = _help("output adapter folder", default=Path("."))
     tokenizer: str | None = _help("extended tokenizer folder (with extension.json); None: the base's", default=None)
-    init: str = _help("new-row initialization: subword_mean | mean | random", default="subword_mean")
+    init: str = _help("new-row initialization: subword_mean | mean | random | focus (fastText on the train text)",
+                      default="subword_mean")
     mlm_probability: float = _help("share of tokens masked", default=0.15)
+    objective: str = _help("auto (mlm for encoders, clm for decoders) | mlm | clm", default="auto")
+    eval_every: int | None = _help("measure held-out loss every N steps for early stopping; None: never",
+                                   default=None)
+    patience: int = _help("stop after this many held-out evaluations without improvement", default=3)
 
     def __post_init__(self) -> None:
         if not self.base or not self.lang:
             raise ConfigError("language adapter: base and lang are required")
+        _choice(self.objective, "objective", ("auto", "mlm", "clm"))
+        _positive(self.patience, "patience")
+        if self.eval_every is not None:
+            _positive(self.eval_every, "eval_every")
         self.base = resolve_resource(self.base)
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)
-        _choice(self.init, "init", ("subword_mean", "mean", "random"))
+        _choice(self.init, "init", ("subword_mean", "mean", "random", "focus"))
         _fraction(self.mlm_probability, "mlm_probability")
         self._check_training()
 
@@ -501,10 +512,15 @@ class TaskAdapterConfig(AdapterTrainingConfig):
         "None: train on the bare base",
         default=None,
     )
+    class_weights: str | None = _help("class_weights.json from the balance stage (loss weight per label)",
+                                      default=None)
+    label_smoothing: float = _help("cross-entropy label smoothing (0: none)", default=0.0)
 
     def __post_init__(self) -> None:
         if not self.base:
             raise ConfigError("task adapter: base is required")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
         self.base = resolve_resource(self.base)
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)

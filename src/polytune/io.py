@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from polytune import __version__
 from polytune.errors import InputError
 
 RECORD_SUFFIXES = (".jsonl", ".jsonl.gz", ".txt", ".parquet")
+_BOM = b"\xef\xbb\xbf"
 
 
 def _suffix(path: Path) -> str:
@@ -36,7 +38,8 @@ def _suffix(path: Path) -> str:
 def record_files(path: str | Path) -> list[Path]:
     """The record files under `path` (a file, or a folder searched recursively), sorted for determinism.
 
-    Folders named `rejected` and files starting with `.` are skipped: they hold drops, not data.
+    Folders named `rejected` and files or folders starting with `.` are skipped: they hold drops, temporary
+    and work files, not data.
 
     Raises:
         InputError: the path does not exist or holds no record file.
@@ -52,7 +55,7 @@ def record_files(path: str | Path) -> list[Path]:
         if p.is_file()
         and _suffix(p) in RECORD_SUFFIXES
         and "rejected" not in p.relative_to(path).parts
-        and not p.name.startswith(".")
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)  # temp and work folders
     )
     if not files:
         raise InputError(f"no .jsonl/.jsonl.gz/.txt/.parquet files under {path}")
@@ -61,8 +64,9 @@ def record_files(path: str | Path) -> list[Path]:
 
 def _open_text(path: Path):
     if _suffix(path) == ".jsonl.gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="strict", newline="")
-    return open(path, encoding="utf-8", errors="strict", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="strict", newline="")
+    # utf-8-sig: a byte-order mark (Windows editors write one) is an encoding marker, not part of record 1.
+    return open(path, encoding="utf-8-sig", errors="strict", newline="")
 
 
 def iter_records(path: str | Path, text_field: str = "text") -> Iterator[dict[str, Any]]:
@@ -124,15 +128,36 @@ def atomic_path(path: str | Path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    _remove_stale_temps(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
     target = tmp / "out"
     try:
         yield target
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+        if path.is_symlink() or path.is_dir():
+            # Move the old folder (or a link, never its target) aside rather than deleting it first: a crash
+            # between the two renames leaves the old output in the temp folder, not a moment with neither.
+            os.replace(path, tmp / "old")
         os.replace(target, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Remove `.NAME.PID.*.tmp` folders left beside `path` by writers killed with SIGKILL (their PID is gone)."""
+    for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        pid = stale.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
@@ -226,7 +251,10 @@ def resolve_resource(spec: str) -> str:
     found = importlib.util.find_spec(package) if package.isidentifier() else None
     if found is None or not found.submodule_search_locations:
         raise InputError(f"{spec}: package {package!r} is not installed (pip install 'polytune[demo]')")
-    return str(Path(list(found.submodule_search_locations)[0]) / sub)
+    root = Path(list(found.submodule_search_locations)[0])
+    if ".." in Path(sub).parts or Path(sub).is_absolute():  # a package asset never points outside its package
+        raise InputError(f"{spec}: the path after the package must stay inside it (no '..' or leading '/')")
+    return str(root / sub)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -268,6 +296,8 @@ def iter_records_lenient(path: str | Path, text_field: str = "text") -> Iterator
             opener = gzip.open if _suffix(file) == ".jsonl.gz" else open
             with opener(file, "rb") as handle:
                 for n, data in enumerate(handle, 1):
+                    if n == 1 and data.startswith(_BOM):  # an encoding marker, not part of record 1
+                        data = data[len(_BOM) :]
                     yield from _lenient_line(data.rstrip(b"\r\n"), text_field, file, n)
         except (OSError, EOFError, ValueError) as exc:
             raise InputError(f"{file}: unreadable ({exc}); repair or remove the file") from exc

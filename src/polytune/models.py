@@ -108,6 +108,37 @@ def load_mlm(base: str) -> Any:
     return model
 
 
+def lm_objective(base: str) -> str:
+    """"mlm" for encoders with a masked-LM class (BERT, XLM-R, ...), "clm" for decoders (GPT-2, Llama, ...).
+
+    Raises:
+        ModelError: the base has no readable config, or neither kind of LM head exists for it.
+    """
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+
+    model_type = _load(AutoConfig, str(base), "model config").model_type
+    if model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+        return "mlm"
+    if model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return "clm"
+    raise ModelError(f"{base} ({model_type}) has neither a masked-LM nor a causal-LM head; use an encoder or decoder")
+
+
+def load_clm(base: str) -> Any:
+    """The base with its causal-LM head (decoders: GPT-2, Llama, ...).
+
+    Raises:
+        ModelError: missing or corrupt model.
+    """
+    from transformers import AutoModelForCausalLM
+
+    return _load(AutoModelForCausalLM, str(base), "causal-LM model", use_safetensors=True, trust_remote_code=False)
+
+
 def init_missing_head(model: Any, missing: set[str]) -> None:
     """Initialize head tensors absent from the checkpoint so the head starts as "read out the embeddings".
 

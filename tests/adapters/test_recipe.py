@@ -81,3 +81,48 @@ def test_accumulation_and_checkpointing_train(tmp_path, tiny_bert, synthetic_cor
                             gradient_checkpointing=True, precision="bf16", **_common(tiny_bert, synthetic_corpus))
     summary = train_task_adapter(cfg)  # bf16 falls back to fp32 on CPU, with a warning
     assert summary["steps"] == 2 and json.loads((tmp_path / "t" / "manifest.json").read_text())["steps"] == 2
+
+
+def _weights_file(path, **kw):
+    data = {"label_field": "genre", "method": "inverse", "weights": {"law": 3.0, "gospel": 0.5}, "counts": {}, **kw}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_read_class_weights_orders_by_labels_and_defaults_to_one(tmp_path):
+    from polytune.adapters.tasks import read_class_weights
+
+    path = _weights_file(tmp_path / "class_weights.json")
+    assert read_class_weights(path, "genre", ["gospel", "law", "poetry"]) == [0.5, 3.0, 1.0]
+    assert read_class_weights(tmp_path, "genre", ["law"]) == [3.0]  # the balance stage's folder works too
+
+
+@pytest.mark.parametrize(("kw", "match"), [({"label_field": "topic"}, "weighs 'topic' labels"),
+                                           ({"weights": {"law": 0}}, "weights must be positive"),
+                                           ({"weights": [1, 2]}, "no 'weights' object")])
+def test_bad_class_weights_are_refused(tmp_path, kw, match):
+    from polytune.adapters.tasks import read_class_weights
+    from polytune.errors import InputError
+
+    with pytest.raises(InputError, match=match):
+        read_class_weights(_weights_file(tmp_path / "w.json", **kw), "genre", ["law"])
+
+
+def test_weighted_loss_matches_torch_and_training_records_weights(tmp_path, tiny_bert, synthetic_corpus):
+    from polytune.adapters.tasks import weighted_loss
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
+
+    class _Model(torch.nn.Module):
+        def forward(self, **kw):
+            return type("O", (), {"logits": logits})
+
+    labels = torch.tensor([0, 1])
+    expected = torch.nn.functional.cross_entropy(logits, labels, weight=torch.tensor([2.0, 1.0]), label_smoothing=0.1)
+    assert torch.allclose(weighted_loss([2.0, 1.0], 0.1)(_Model(), {"labels": labels}), expected)
+    weights = str(_weights_file(tmp_path / "w.json"))
+    cfg = TaskAdapterConfig(out=tmp_path / "t", max_steps=2, label_smoothing=0.1, class_weights=weights,
+                            **_common(tiny_bert, synthetic_corpus))
+    train_task_adapter(cfg)
+    recorded = json.loads((tmp_path / "t" / "manifest.json").read_text())["class_weights"]
+    assert recorded["law"] == 3.0 and set(recorded) == set(json.loads((tmp_path / "t" / "labels.json").read_text()))

@@ -115,3 +115,23 @@ def test_eval_score_from_tsv_and_jsonl(tmp_path, capsys):
     assert main.main(["eval", "score", "--refs", str(bad), "--hyp", str(hyp_a), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs 'lang'" in err[-1]
+
+
+def test_ner_predictions_report_equals_seqeval(tmp_path):
+    from seqeval.metrics import f1_score
+    from seqeval.scheme import IOB2
+
+    gold = [["B-PER", "I-PER", "O"], ["B-LOC", "O"], ["O", "B-ORG"]]
+    systems = {"a": [["B-PER", "I-PER", "O"], ["O", "O"], ["O", "B-ORG"]], "b": [["B-PER", "O", "O"], *gold[1:]]}
+    for name, pred in systems.items():
+        (tmp_path / name).mkdir()
+        rows = [
+            {"id": i, "lang": "swh_Latn", "label": g, "pred": p}
+            for i, (g, p) in enumerate(zip(gold, pred, strict=True))
+        ]
+        (tmp_path / name / "swh_Latn.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    report = build_report(tmp_path, tmp_path / "out", n_resamples=50)
+    assert report["metrics"] == ["ner_f1", "exact_match"]
+    for name, pred in systems.items():
+        expected = 100 * f1_score(gold, pred, mode="strict", scheme=IOB2)
+        assert report["results"]["swh_Latn"]["scores"][name]["ner_f1"]["score"] == pytest.approx(expected)

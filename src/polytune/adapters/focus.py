@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 
 _TRAIN_SCRIPT = """
 import sys, numpy as np, fasttext
-corpus, words_file, out, dim, epoch, seed = sys.argv[1:7]
+corpus, words_file, out, dim, epoch = sys.argv[1:6]
+# One thread: fastText's fixed internal seed then gives the same vectors every run (this build takes no seed).
 model = fasttext.train_unsupervised(corpus, model="skipgram", dim=int(dim), epoch=int(epoch), minCount=1,
-                                    minn=2, maxn=5, thread=1, seed=int(seed), verbose=0)
+                                    minn=2, maxn=5, thread=1, verbose=0)
 words = open(words_file, encoding="utf-8").read().split("\\n")
 np.save(out, np.stack([model.get_word_vector(w) for w in words]).astype("float32"))
 """
@@ -37,6 +38,8 @@ np.save(out, np.stack([model.get_word_vector(w) for w in words]).astype("float32
 
 def token_vectors(lines: list[list[str]], words: list[str], dim: int = 64, epoch: int = 5, seed: int = 0):
     """fastText skip-gram vectors of `words`, trained on tokenized `lines` (one thread: deterministic).
+
+    `seed` is accepted for a uniform signature; fasttext-numpy2 has no seed option, one thread is deterministic.
 
     Returns:
         A float32 array of shape (len(words), dim); words unseen in training get vectors from their n-grams.
@@ -50,7 +53,7 @@ def token_vectors(lines: list[list[str]], words: list[str], dim: int = 64, epoch
         corpus.write_text("\n".join(" ".join(t for t in line if t.strip()) for line in lines) + "\n", encoding="utf-8")
         words_file.write_text("\n".join(words), encoding="utf-8")
         args = [sys.executable, "-c", _TRAIN_SCRIPT, str(corpus), str(words_file), str(out), str(dim), str(epoch)]
-        proc = subprocess.run([*args, str(seed)], capture_output=True, text=True, check=False)
+        proc = subprocess.run(args, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise ModelError(f"FOCUS: fastText training failed ({proc.stderr.strip()[-200:]}); check the corpus text")
         return np.load(out)

@@ -18,14 +18,14 @@ from polytune.adapters.trainer import device_of, fit, lora_config, masked_lm_los
 from polytune.config import LanguageAdapterConfig
 from polytune.errors import InputError, ModelError
 from polytune.io import manifest, read_json
-from polytune.models import config_hash, load_mlm, load_tokenizer, tokenizer_hash
+from polytune.models import config_hash, lm_objective, load_clm, load_mlm, load_tokenizer, tokenizer_hash
 
 log = logging.getLogger(__name__)
 
 
 @torch.no_grad()
-def _mlm_loss(model: Any, batches: list[dict[str, torch.Tensor]]) -> float:
-    """Mean masked-LM loss per masked token over fixed, pre-masked batches."""
+def _lm_loss(model: Any, batches: list[dict[str, torch.Tensor]]) -> float:
+    """Mean LM loss per predicted token (masked, or next-token) over fixed batches."""
     model.eval()
     total, count = 0.0, 0
     for batch in batches:
@@ -67,8 +67,66 @@ def _read_extension(tokenizer_dir: str | None) -> dict[str, Any] | None:
         raise ModelError(str(exc)) from exc
 
 
+def _init_new_rows(model: Any, extension: dict[str, Any], tokenizer: Any, cfg: LanguageAdapterConfig, train) -> list:
+    """Resize and initialize the new rows; FOCUS starts from subword_mean and replaces the rows it can."""
+    method = "subword_mean" if cfg.init == "focus" else cfg.init
+    new_ids = extend_model(model, extension, len(tokenizer), method, cfg.seed)
+    if cfg.init == "focus":
+        from polytune.adapters.focus import focus_init
+
+        focus_init(model, extension, tokenizer, [r["text"] for r in train], cfg.seed)
+    return new_ids
+
+
+def _early_stopping(model: Any, dev_batches: list, every: int, patience: int, history: list):
+    """A TrainerCallback measuring held-out loss every `every` steps; stops after `patience` evaluations without
+    improvement. Measured losses are appended to `history` as (step, loss)."""
+    from transformers import TrainerCallback
+
+    class _EarlyStopping(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step % every:
+                return control
+            history.append((state.global_step, _lm_loss(model, dev_batches)))
+            best = min(range(len(history)), key=lambda i: history[i][1])
+            if len(history) - 1 - best >= patience:
+                log.info("early stop at step %d: no held-out improvement since step %d", *[state.global_step,
+                                                                                           history[best][0]])
+                control.should_training_stop = True
+            return control
+
+    return _EarlyStopping()
+
+
+def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[int], str]:
+    """Tokenizer, peft model (new rows trainable) and the objective, for cfg."""
+    objective = lm_objective(cfg.base) if cfg.objective == "auto" else cfg.objective
+    tokenizer = load_tokenizer(cfg.tokenizer or cfg.base)
+    if tokenizer.pad_token is None:  # decoders (GPT-2, Llama) ship none; batches need one
+        tokenizer.pad_token = tokenizer.eos_token
+    extension = _read_extension(cfg.tokenizer)
+    model = load_mlm(cfg.base) if objective == "mlm" else load_clm(cfg.base)
+    new_ids = _init_new_rows(model, extension, tokenizer, cfg, train) if extension else []
+    peft_model = wrap_peft(model, lora_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
+    head = _unfreeze_mlm_head(peft_model) if objective == "mlm" else 0
+    log.info("language adapter %s (%s): %d train records, %d new tokens, MLM head %d params",
+             cfg.lang, objective, len(train), len(new_ids), head)
+    return tokenizer, peft_model, new_ids, objective
+
+
+def _token_indices(model: Any, new_ids: list[int]) -> Any:
+    """peft trainable_token_indices: the new ids, in the untied output head too when there is one."""
+    if not new_ids:
+        return None
+    output = model.get_output_embeddings()
+    if output is None or output.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr():
+        return new_ids
+    names = {id(m): n.split(".")[-1] for n, m in model.named_modules()}
+    return {names[id(model.get_input_embeddings())]: new_ids, names[id(output)]: new_ids}
+
+
 def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
-    """Train a language adapter by MLM on the train split of cfg.lang; save it with its tokenizer.
+    """Train a language adapter on the train split of cfg.lang (MLM for encoders, CLM for decoders); save it.
 
     Args:
         cfg: the language adapter config.
@@ -82,66 +140,46 @@ def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
     """
     from transformers import DataCollatorForLanguageModeling, set_seed
 
-    set_seed(cfg.seed)
+    set_seed(cfg.seed)  # before loading: a freshly initialized head is the same every run
     train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records)
     dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records)
-    tokenizer = load_tokenizer(cfg.tokenizer or cfg.base)
-    extension = _read_extension(cfg.tokenizer)
-    model = load_mlm(cfg.base)  # after set_seed: a freshly initialized head is the same every run
-    new_ids = extend_model(model, extension, len(tokenizer), cfg.init, cfg.seed) if extension else []
-    peft_model = wrap_peft(model, lora_config(cfg, trainable_token_indices=new_ids or None))
-    head = _unfreeze_mlm_head(peft_model)
-    log.info(
-        "language adapter %s: %d train records, %d new tokens, MLM head %d params",
-        cfg.lang,
-        len(train),
-        len(new_ids),
-        head,
-    )
+    tokenizer, peft_model, new_ids, objective = _prepare(cfg, train)
 
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability, seed=cfg.seed)
-    dev_data = mlm_dataset(tokenizer, dev, cfg.max_length)
+    def collator():
+        return DataCollatorForLanguageModeling(
+            tokenizer, mlm=objective == "mlm", mlm_probability=cfg.mlm_probability, seed=cfg.seed
+        )
+
+    dev_data, masker = mlm_dataset(tokenizer, dev, cfg.max_length), collator()
     # Mask the dev set once, so the loss before and after training is measured on the same masked tokens.
-    dev_batches = [
-        collator(list(dev_data.select(range(i, min(i + cfg.batch_size, len(dev_data))))))
-        for i in range(0, len(dev_data), cfg.batch_size)
-    ]
-    dev_before = _mlm_loss(peft_model, dev_batches)
-    train_collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability, seed=cfg.seed)
-    losses = fit(peft_model, mlm_dataset(tokenizer, train, cfg.max_length), train_collator, cfg, loss=masked_lm_loss)
-    dev_after = _mlm_loss(peft_model, dev_batches)
-
-    summary = {
-        "out": str(cfg.out),
-        "steps": len(losses),
-        "loss_first": losses[0],
-        "loss_last": losses[-1],
-        "dev_loss_before": dev_before,
-        "dev_loss_after": dev_after,
-        "new_tokens": len(new_ids),
-        "train_records": len(train),
-    }
+    dev_batches = [masker(list(dev_data.select(range(i, min(i + cfg.batch_size, len(dev_data))))))
+                   for i in range(0, len(dev_data), cfg.batch_size)]  # fmt: skip
+    dev_before, history = _lm_loss(peft_model, dev_batches), []
+    every = cfg.eval_every
+    stopper = [_early_stopping(peft_model, dev_batches, every, cfg.patience, history)] if every else []
+    losses = fit(peft_model, mlm_dataset(tokenizer, train, cfg.max_length), collator(), cfg, loss=masked_lm_loss,
+                 callbacks=stopper)  # fmt: skip
+    dev_after = _lm_loss(peft_model, dev_batches)
+    summary = {"out": str(cfg.out), "steps": len(losses), "loss_first": losses[0], "loss_last": losses[-1],
+               "dev_loss_before": dev_before, "dev_loss_after": dev_after, "new_tokens": len(new_ids),
+               "train_records": len(train)}  # fmt: skip
     meta = manifest(
         "adapt.language",
         cfg,
         inputs=[Path(cfg.input) / cfg.lang],
         counts={"train_records": len(train), "dev_records": len(dev), "new_tokens": len(new_ids)},
         adapter="language",
+        objective=objective,
         base=str(cfg.base),
         base_config_hash=config_hash(cfg.base),
         tokenizer_hash=tokenizer_hash(tokenizer),
         lang=cfg.lang,
         steps=len(losses),
         init=cfg.init,
-        losses={
-            "train_first": losses[0],
-            "train_last": losses[-1],
-            "train": losses,
-            "dev_mlm_before": dev_before,
-            "dev_mlm_after": dev_after,
-        },
+        losses={"train_first": losses[0], "train_last": losses[-1], "train": losses, "dev_mlm_before": dev_before,
+                "dev_mlm_after": dev_after, "dev_history": history},
     )
-    extra = {"extension.json": Path(cfg.tokenizer) / "extension.json"} if extension else {}
+    extra = {"extension.json": Path(cfg.tokenizer) / "extension.json"} if cfg.tokenizer else {}
     save_adapter(cfg.out, peft_model, tokenizer, extra, meta)
     log.info("saved language adapter to %s", cfg.out)
     return summary

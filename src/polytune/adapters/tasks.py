@@ -14,7 +14,7 @@ from polytune.adapters.data import classification_dataset, load_split
 from polytune.adapters.trainer import device_of, fit, lora_config, save_adapter, wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError
-from polytune.io import manifest
+from polytune.io import manifest, read_json
 from polytune.models import (
     config_hash,
     load_sequence_classifier,
@@ -36,6 +36,46 @@ def _accuracy(model: Any, dataset: Any, collator: Any, batch_size: int) -> float
         correct += int((model(**batch).logits.argmax(-1) == batch["labels"]).sum())
     model.train()
     return correct / len(dataset)
+
+
+def read_class_weights(path: str | Path, label_field: str, labels: list[str]) -> list[float]:
+    """Per-label loss weights, in `labels` order, from a class_weights.json (or its folder) of the balance stage.
+
+    The file is {"label_field", "method", "weights": {label: w}, "counts"}; a label it does not list weighs 1.
+
+    Raises:
+        InputError: unreadable file, another label field, or a weight that is not a positive number.
+    """
+    path = Path(path) / "class_weights.json" if Path(path).is_dir() else Path(path)
+    data = read_json(path, "class_weights.json")
+    if not isinstance(data, dict) or not isinstance(data.get("weights"), dict):
+        raise InputError(f"{path} has no 'weights' object {{label: weight}}; rebuild it with the balance stage")
+    if data.get("label_field") not in (None, label_field):
+        raise InputError(
+            f"{path} weighs {data.get('label_field')!r} labels, but the task trains on {label_field!r}; "
+            "use the class_weights.json of this label field"
+        )
+    weights = data["weights"]
+    bad = [k for k, w in weights.items() if not isinstance(w, (int, float)) or isinstance(w, bool) or w <= 0]
+    if bad:
+        raise InputError(f"{path}: weight of {bad[0]!r} is {weights[bad[0]]!r}; weights must be positive numbers")
+    unknown = sorted(set(weights) - set(labels))
+    if unknown:
+        log.warning("%s weighs labels absent from the train split: %s", path, unknown[:5])
+    return [float(weights.get(label, 1.0)) for label in labels]
+
+
+def weighted_loss(weights: list[float] | None, label_smoothing: float):
+    """A `loss(model, inputs)` for `fit`: cross-entropy with class weights and label smoothing."""
+
+    def loss(model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        logits = model(**{k: v for k, v in inputs.items() if k != "labels"}).logits
+        weight = None if weights is None else torch.tensor(weights, device=logits.device)
+        return torch.nn.functional.cross_entropy(
+            logits.float(), inputs["labels"], weight=weight, label_smoothing=label_smoothing
+        )
+
+    return loss
 
 
 def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
@@ -71,9 +111,10 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
     peft_model = wrap_peft(model, lora_config(cfg, task_type="SEQ_CLS", modules_to_save=pooler))
     collator = DataCollatorWithPadding(tokenizer)
     dev_data = classification_dataset(tokenizer, dev, cfg.label_field, labels, cfg.max_length)
-    losses = fit(
-        peft_model, classification_dataset(tokenizer, train, cfg.label_field, labels, cfg.max_length), collator, cfg
-    )
+    weights = read_class_weights(cfg.class_weights, cfg.label_field, labels) if cfg.class_weights else None
+    loss = weighted_loss(weights, cfg.label_smoothing) if weights is not None or cfg.label_smoothing else None
+    train_data = classification_dataset(tokenizer, train, cfg.label_field, labels, cfg.max_length)
+    losses = fit(peft_model, train_data, collator, cfg, loss=loss)
     accuracy = _accuracy(peft_model, dev_data, collator, cfg.batch_size)
     log.info("task adapter: dev accuracy %.3f over %d labels", accuracy, len(labels))
 
@@ -101,6 +142,7 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
         lang_adapter=None if cfg.lang_adapter is None else str(cfg.lang_adapter),
         losses={"train_first": losses[0], "train_last": losses[-1], "train": losses},
         dev_accuracy=accuracy,
+        class_weights=None if weights is None else dict(zip(labels, weights, strict=True)),
     )
     save_adapter(cfg.out, peft_model, None, {"labels.json": labels}, meta)
     log.info("saved task adapter to %s", cfg.out)

@@ -62,7 +62,13 @@ def _task(args: argparse.Namespace) -> int:
     from polytune.adapters.train import train_task_adapter
     from polytune.config import TaskAdapterConfig
 
-    cfg = TaskAdapterConfig(**_common(args), label_field=args.label_field, lang_adapter=args.lang_adapter)
+    cfg = TaskAdapterConfig(
+        **_common(args),
+        label_field=args.label_field,
+        lang_adapter=args.lang_adapter,
+        class_weights=args.class_weights,
+        label_smoothing=args.label_smoothing,
+    )
     s = train_task_adapter(cfg)
     print(
         f"task adapter ({cfg.label_field}, {len(s['labels'])} labels, {cfg.lang}): {s['steps']} steps, "
@@ -83,7 +89,7 @@ def register(subparsers) -> None:
     lang.add_argument(
         "--init",
         default="subword_mean",
-        choices=("subword_mean", "mean", "random"),
+        choices=("subword_mean", "mean", "random", "focus"),
         help="new-row initialization (default subword_mean)",
     )
     lang.set_defaults(handler=_language)
@@ -95,6 +101,8 @@ def register(subparsers) -> None:
     task.add_argument(
         "--lang-adapter", default=None, help="source-language adapter kept active and frozen under the task (MAD-X)"
     )
+    task.add_argument("--class-weights", default=None, help="class_weights.json from `polytune balance`")
+    task.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing (default 0)")
     task.set_defaults(handler=_task)
     _register_pack(subparsers)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from polytune.errors import ConfigError, InputError
 from polytune.evaluation.loading import load_predictions, predictions_root
-from polytune.evaluation.report import _fertility, _input_manifests, score_found
+from polytune.evaluation.report import input_manifests, read_fertility, score_found
 from polytune.evaluation.stats import check_settings
 from polytune.langcodes import normalize
 
@@ -89,11 +89,11 @@ def compare_runs(
         baseline = f"{_run_names(runs)[0]}:{first['baseline']}"
     fertility = Path(runs[0]) / "analysis" / "fertility.json"
     context = {
-        "fertility": _fertility(fertility if fertility.is_file() else None),
+        "fertility": read_fertility(fertility if fertility.is_file() else None),
         "corpus_sizes": {},
         "lang_info": {},
         "input_paths": folders,
-        "input_manifests": _input_manifests([f / "predictions" for f in folders]),
+        "input_manifests": input_manifests([f / "predictions" for f in folders]),
     }
     settings = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence}
     config = {"runs": [str(r) for r in runs], "baseline": baseline, "metrics": list(metrics or []), **settings}

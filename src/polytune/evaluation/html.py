@@ -29,6 +29,7 @@ body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#22
 table{border-collapse:collapse;margin:1em 0;font-size:0.85em}
 th,td{border:1px solid #ccc;padding:3px 6px}th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}
 tr.avg td{background:#fafafa;font-weight:600}td.sig{background:#e6f4e6}td.signeg{background:#fbe7e7}
+.wide{overflow-x:auto}.plots{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
 img{max-width:100%;display:block;margin:0.5em 0}code{font-size:0.85em}
 </style></head><body>
 <h1>Evaluation report</h1>
@@ -37,12 +38,13 @@ img{max-width:100%;display:block;margin:0.5em 0}code{font-size:0.85em}
 languages: {{ languages|length }}; green / red: Δ with p &lt; 0.05 in the better / worse direction.</p>
 {% for m in metrics %}
 <h2>{{ m.label }}</h2>
-<img alt="{{ m.label }} per language with confidence intervals" src="data:image/png;base64,{{ m.bars }}">
-{% if m.gain %}<img alt="gain vs corpus size" src="data:image/png;base64,{{ m.gain }}">{% endif %}
-<table><tr>{% for h in m.header %}<th>{{ h }}</th>{% endfor %}</tr>
+<div class="plots"><img alt="{{ m.label }} per language with confidence intervals"
+ src="data:image/png;base64,{{ m.bars }}">
+{% if m.gain %}<img alt="gain vs corpus size" src="data:image/png;base64,{{ m.gain }}">{% endif %}</div>
+<div class="wide"><table><tr>{% for h in m.header %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in m.rows %}<tr class="{{ row.cls }}">
 {% for c in row.cells %}<td class="{{ c.cls }}">{{ c.text }}</td>{% endfor %}</tr>
-{% endfor %}</table>
+{% endfor %}</table></div>
 {% endfor %}
 <h2>Fairness across languages</h2>
 <table><tr>{% for h in fairness_header %}<th>{{ h }}</th>{% endfor %}</tr>

@@ -100,6 +100,10 @@ class Metric:
     def _point(self, labels: list[Any], preds: list[Any]) -> float:
         raise NotImplementedError
 
+    def score_and_statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> tuple[float, np.ndarray]:
+        """(compute(), statistics()) in one call; metrics whose statistics are costly derive the score from them."""
+        return self.compute(labels, preds), self.statistics(labels, preds)
+
     def for_language(self, lang: str) -> Metric:
         """The metric as configured for one language (e.g. BLEU's tokenizer for zho_Hans); by default itself."""
         return self

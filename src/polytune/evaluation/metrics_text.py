@@ -61,6 +61,7 @@ class _Sacrebleu(Metric):
     def __init__(self, **options: Any) -> None:
         self._options = options
         self._metric = self._build(**options)
+        self._cached_refs: list[str] | None = None
 
     def _build(self, **options: Any) -> Any:
         raise NotImplementedError
@@ -70,12 +71,23 @@ class _Sacrebleu(Metric):
 
     def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
         _check_pair(labels, preds)
+        refs = [str(x) for x in labels]
+        if refs != self._cached_refs:
+            # Systems scored on one language share references: sacrebleu's reference cache (its own mechanism for
+            # scoring many systems) saves re-extracting their n-grams for each system.
+            self._metric._ref_cache = self._metric._cache_references([refs])
+            self._cached_refs = refs
         # The same per-segment statistics sacrebleu's own bootstrap (sacrebleu.significance) resamples.
-        stats = self._metric._extract_corpus_statistics([str(p) for p in preds], [[str(x) for x in labels]])
+        stats = self._metric._extract_corpus_statistics([str(p) for p in preds], None)
         return np.asarray(stats, dtype=np.float64)
 
     def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
         return np.array([self._metric._compute_score_from_stats(row).score for row in totals], dtype=np.float64)
+
+    def score_and_statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> tuple[float, np.ndarray]:
+        # sacrebleu's corpus_score is _compute_score_from_stats of the summed segment statistics: one pass, not two.
+        stats = self.statistics(labels, preds)
+        return float(self.scores_from_statistics(stats.sum(axis=0, keepdims=True))[0]), stats
 
     def signature(self) -> str:
         # sacrebleu learns the reference count when it first scores; polytune always passes one reference.

@@ -46,7 +46,7 @@ def bars_png(report: dict[str, Any], metric: str) -> bytes:
         PNG bytes.
     """
     langs, systems = report["languages"], report["systems"]
-    fig, ax = _figure(max(5.0, 0.9 * len(langs) * max(1, len(systems)) / 2 + 2), 3.6)
+    fig, ax = _figure(max(5.0, 0.9 * len(langs) * max(1, len(systems)) / 2 + 2), 4.0)
     width = 0.8 / len(systems)
     x = np.arange(len(langs))
     for i, s in enumerate(systems):
@@ -58,7 +58,8 @@ def bars_png(report: dict[str, Any], metric: str) -> bytes:
     ax.set_xticks(x, langs, rotation=30 if len(langs) > 6 else 0, ha="right" if len(langs) > 6 else "center")
     ax.set_ylabel(f"{metric_label(metric)} (%)")
     ax.set_title(f"{metric_label(metric)} per language ({round(100 * report['confidence'])}% CI)")
-    ax.legend(fontsize="small", ncols=min(len(systems), 3))
+    # Below the axes: inside, the legend would hide the tallest bars.
+    ax.legend(fontsize="small", ncols=min(len(systems), 3), loc="upper center", bbox_to_anchor=(0.5, -0.18))
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
 
@@ -83,7 +84,13 @@ def gain_png(report: dict[str, Any], metric: str) -> bytes | None:
     for lang, size in zip(langs, sizes, strict=True):
         ax.annotate(lang, (size, 0), textcoords="offset points", xytext=(2, -12), fontsize="x-small")
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xscale("log")
+    if sizes.max() > 10 * sizes.min():  # log only when sizes span an order of magnitude; else ticks crowd
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.ticklabel_format(axis="x", style="plain", useOffset=False)
     ax.set_xlabel("training-corpus size (records)")
     ax.set_ylabel(f"Δ {metric_label(metric)} vs {report['baseline']}")
     ax.set_title("Gain vs corpus size")

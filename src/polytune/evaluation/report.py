@@ -36,7 +36,7 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
         raise InputError(f"{what} {path}: cannot read JSON ({exc}); give the file polytune wrote") from exc
 
 
-def _fertility(path: str | Path | None) -> dict[str, dict[str, float]]:
+def read_fertility(path: str | Path | None) -> dict[str, dict[str, float]]:
     """lang -> {tokenizer: fertility} from an analysis/fertility.json ({} when path is None)."""
     if path is None:
         return {}
@@ -163,19 +163,19 @@ def build_report(
     settings = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence}
     side = [Path(p) for p in (fertility, corpus, lang_info) if p is not None]
     context = {
-        "fertility": _fertility(fertility),
+        "fertility": read_fertility(fertility),
         "corpus_sizes": _corpus_sizes(corpus),
         "lang_info": load_lang_info(lang_info),
         "extra": extra,
         "input_paths": [root, *side],
-        "input_manifests": _input_manifests([root, *side]),
+        "input_manifests": input_manifests([root, *side]),
     }
     if config is None:
         config = {"pred_dir": str(pred_dir), "baseline": baseline, "metrics": list(metrics or []), **settings}
     return score_found(found, out, baseline, metrics, langs=langs, settings=settings, context=context, config=config)
 
 
-def _input_manifests(paths: Sequence[Path]) -> dict[str, Any]:
+def input_manifests(paths: Sequence[Path]) -> dict[str, Any]:
     """The manifest.json of every input folder that has one (predictions, corpus), keyed by the folder."""
     found = {}
     for p in paths:

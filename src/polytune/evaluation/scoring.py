@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from polytune.evaluation.metrics import get_metric
-from polytune.evaluation.stats import percentile_interval, resampled_scores, summarize_delta
+from polytune.evaluation.stats import percentile_interval, resample_statistics, summarize_delta
 
 CLASSIFICATION = ["accuracy", "macro_f1"]
 GENERATION = ["bleu", "chrf", "chrf_pp", "ter", "exact_match"]
@@ -63,10 +63,11 @@ def score_metric(
         metric = default.for_language(lang)
         # The language key seeds its own stream: its numbers do not depend on which other languages are scored.
         lang_seed = [settings["seed"], zlib.crc32(lang.encode())]
-        scores = resampled_scores(metric, a["labels"], a["preds"], settings["n_resamples"], lang_seed)
+        pairs = {s: metric.score_and_statistics(a["labels"], a["preds"][s]) for s in order}
+        scores = resample_statistics(metric, {s: p[1] for s, p in pairs.items()}, settings["n_resamples"], lang_seed)
         result = report["results"][lang]
         for s in order:
-            points[s].append(metric.compute(a["labels"], a["preds"][s]))
+            points[s].append(pairs[s][0])
             draws[s].append(scores[s])
             result["scores"][s][name] = {"score": points[s][-1], "ci": percentile_interval(scores[s], conf)}
             if s != base:

@@ -77,8 +77,14 @@ def resampled_scores(
     """
     metric = get_metric(metric)
     stats = {name: metric.statistics(labels, preds) for name, preds in systems.items()}
-    out: dict[str, list[np.ndarray]] = {name: [] for name in systems}
-    for counts in resample_counts(len(labels), n_resamples, seed):
+    return resample_statistics(metric, stats, n_resamples, seed)
+
+
+def resample_statistics(metric: Metric, stats: Mapping[str, np.ndarray], n_resamples: int, seed: Seed) -> dict:
+    """Like `resampled_scores`, from per-example statistics already computed (system -> array (n, k))."""
+    n = len(next(iter(stats.values())))
+    out: dict[str, list[np.ndarray]] = {name: [] for name in stats}
+    for counts in resample_counts(n, n_resamples, seed):
         for name, s in stats.items():
             out[name].append(metric.scores_from_statistics(counts @ s))
     return {name: np.concatenate(parts) for name, parts in out.items()}

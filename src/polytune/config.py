@@ -482,12 +482,16 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     eval_every: int | None = _help("measure held-out loss every N steps for early stopping; None: never",
                                    default=None)
     patience: int = _help("stop after this many held-out evaluations without improvement", default=3)
+    head_warmup_steps: int = _help("MLM bases without a head: fit the head alone this many steps first, then "
+                                   "keep it frozen while the adapter trains (0: train head and adapter together)",
+                                   default=0)
 
     def __post_init__(self) -> None:
         if not self.base or not self.lang:
             raise ConfigError("language adapter: base and lang are required")
         _choice(self.objective, "objective", ("auto", "mlm", "clm"))
         _positive(self.patience, "patience")
+        _positive(self.head_warmup_steps, "head_warmup_steps", allow_zero=True)
         if self.eval_every is not None:
             _positive(self.eval_every, "eval_every")
         self.base = resolve_resource(self.base)

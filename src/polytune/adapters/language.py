@@ -43,7 +43,7 @@ def _unfreeze_mlm_head(model: Any) -> int:
 
     The head is needed to learn at all (MiniLM ships none), but it is not saved with the adapter.
     """
-    inner = model.get_base_model()
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     prefix = inner.base_model_prefix + "."
     backbone = {p.data_ptr() for name, p in inner.named_parameters() if name.startswith(prefix)}
     count = 0
@@ -98,6 +98,27 @@ def _early_stopping(model: Any, dev_batches: list, every: int, patience: int, hi
     return _EarlyStopping()
 
 
+def _warm_up_head(model: Any, tokenizer: Any, train: list, cfg: LanguageAdapterConfig) -> None:
+    """Fit the MLM head alone (base frozen, no backward through it) for cfg.head_warmup_steps.
+
+    A base shipped without an MLM head (MiniLM) starts near log(vocab) whatever the head's init; without this,
+    most of an adapter's early loss drop is the head learning to read the base, not the adapter learning.
+    """
+    from dataclasses import replace
+
+    from transformers import DataCollatorForLanguageModeling
+
+    for param in model.parameters():
+        param.requires_grad_(False)
+    count = _unfreeze_mlm_head(model)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability, seed=cfg.seed + 1)
+    warm_cfg = replace(cfg, max_steps=cfg.head_warmup_steps, gradient_checkpointing=False)
+    losses = fit(model, mlm_dataset(tokenizer, train, cfg.max_length), collator, warm_cfg, loss=masked_lm_loss)
+    log.info("MLM head warm-up: %d params, %d steps, loss %.3f -> %.3f", count, len(losses), losses[0], losses[-1])
+    for param in model.parameters():
+        param.requires_grad_(False)
+
+
 def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[int], str]:
     """Tokenizer, peft model (new rows trainable) and the objective, for cfg."""
     objective = lm_objective(cfg.base) if cfg.objective == "auto" else cfg.objective
@@ -107,8 +128,12 @@ def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[in
     extension = _read_extension(cfg.tokenizer)
     model = load_mlm(cfg.base) if objective == "mlm" else load_clm(cfg.base)
     new_ids = _init_new_rows(model, extension, tokenizer, cfg, train) if extension else []
+    warm = objective == "mlm" and cfg.head_warmup_steps > 0
+    if warm:
+        _warm_up_head(model, tokenizer, train, cfg)
     peft_model = wrap_peft(model, lora_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
-    head = _unfreeze_mlm_head(peft_model) if objective == "mlm" else 0
+    # A warmed-up head stays frozen: the adapter has to move the representations to it, not the reverse.
+    head = _unfreeze_mlm_head(peft_model) if objective == "mlm" and not warm else 0
     log.info("language adapter %s (%s): %d train records, %d new tokens, MLM head %d params",
              cfg.lang, objective, len(train), len(new_ids), head)
     return tokenizer, peft_model, new_ids, objective

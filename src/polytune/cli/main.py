@@ -30,6 +30,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _known_failure(exc: Exception) -> str | None:
+    """One line for failures of the user's files or machine that escaped a stage's own checks; None for bugs.
+
+    A corrupt safetensors file and a full disk or denied permission are the user's to fix, not polytune's:
+    they get one line and exit code 2 instead of a traceback.
+    """
+    if type(exc).__module__.startswith("safetensors"):
+        return f"corrupt or truncated safetensors weights ({str(exc)[:160]}); rebuild or re-download the model"
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}; check the path, its permissions and the free disk space"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -46,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"polytune: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        message = _known_failure(exc)
+        if message is None or args.debug:
+            raise
+        print(f"polytune: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("polytune: interrupted; rerun the same command to restart the stage cleanly", file=sys.stderr)

@@ -85,3 +85,23 @@ def test_reduced_pipeline_twice_gives_identical_files(tmp_path, minilm_path, dig
     differing = sorted(k for k in states[0] if states[0][k] != states[1].get(k))
     assert states[0].keys() == states[1].keys() and not differing, differing
     assert json.loads((tmp_path / "run1" / "report" / "report.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="adapter_config.json lists peft's target_modules set in hash order, which "
+                   "differs between processes (PYTHONHASHSEED); adapters/ should save them sorted (not ours)")
+def test_adapter_bytes_do_not_depend_on_the_process_hash_seed(tmp_path, synthetic_corpus, tiny_bert):
+    import os
+    import subprocess
+    import sys
+
+    configs = []
+    for seed in ("0", "1"):
+        out = tmp_path / f"hs{seed}"
+        argv = [a if a != "OUT" else str(out) for a in STAGES["adapt-language"](synthetic_corpus, tiny_bert, "OUT")]
+        argv[argv.index("--max-steps") + 1] = "1"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
+        subprocess.run([sys.executable, "-m", "polytune.cli.main", "--quiet", *argv], env=env, check=True,
+                       capture_output=True)
+        configs.append((out / "adapter_config.json").read_bytes())
+    assert configs[0] == configs[1]

@@ -72,3 +72,14 @@ def test_pipeline_of_commands(tmp_path, capsys, bible_packages):
     assert table[0].split() == ["lang", "available", "probability", "taken", "epochs"]
     assert [line.split()[0] for line in table[1:3]] == ["eng_Latn", "nya_Latn"]
     assert table[-1].startswith("mixture of 100 records")
+
+
+def test_filter_wrong_text_field_exits_2(tmp_path, capsys):
+    """No record has the field: exit 2 naming the fields seen; a record that lacks it among good ones is a reject."""
+    records = [{"id": str(i), "body": "For God so loved the world, that he gave his only Son."} for i in range(3)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    code = main(["filter", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "has a string 'text' field (fields seen: body, id); pass --text-field" in _one_error_line(capsys)
+    assert not (tmp_path / "o").exists() and not (tmp_path / ".o.work").exists()
+    assert main(["filter", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "o"), "--text-field", "body"]) == 0

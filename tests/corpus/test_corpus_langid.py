@@ -112,3 +112,20 @@ def test_train_lid_needs_two_labeled_languages(tmp_path):
     with pytest.raises(InputError, match="no 'lang'"):
         train_lid(LidTrainConfig(input=unlabeled, out=tmp_path / "m.bin"))
     assert not (tmp_path / "m.bin").exists()
+
+
+def test_fasttext_batched_topk_matches_the_plain_model(tmp_path):
+    """The vectorized batch path equals per-line `model.predict`; rounding equals round(); k > labels is fine."""
+    lines = ["__label__en the lord said unto moses", "__label__ny ndipo yehova anati kwa mose"] * 50
+    train = tmp_path / "train.txt"
+    train.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    params = {"epoch": 5, "lr": 0.5, "dim": 16, "minn": 2, "maxn": 3, "bucket": 20000, "thread": 1, "seed": 1}
+    _train_in_fresh_process(train, tmp_path / "iso1.bin", params)
+    backend = get_backend("fasttext", str(tmp_path / "iso1.bin"))
+    texts = ["the lord said", "yehova\nanati", "", "moses"]
+    exact, rounded = backend.predict_topk(texts, 5), backend.predict_topk(texts, 5, decimals=4)
+    for text, row, short in zip(texts, exact, rounded, strict=True):
+        labels, probs = backend._model.predict(text.replace("\n", " "), k=5)
+        assert [key for key, _ in row] == [label_key(label) for label in labels]
+        assert [p for _, p in row] == pytest.approx([min(1.0, p) for p in probs.tolist()])
+        assert short == [(key, round(p, 4)) for key, p in row] and all(0 <= p <= 1 for _, p in row)

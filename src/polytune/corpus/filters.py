@@ -36,6 +36,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 DUPLICATE_REASONS = ("duplicate", "near_duplicate")
+SCORE_DECIMALS = 4  # lid_score / lid_topk precision in the output
 
 
 class LanguageFilter(BaseFilter):
@@ -63,10 +64,10 @@ class LanguageFilter(BaseFilter):
     def filter_batch(self, records: list[dict[str, Any]]) -> list[Verdict]:
         texts = [r["text"] for r in records]
         k = max(2, self.topk)  # the 2nd-best score is needed for the mixed-language flag
-        first = self.backend.predict_topk(texts, k)
+        first = self.backend.predict_topk(texts, k, decimals=SCORE_DECIMALS)  # rounded once per batch, in C
         if self.second is None:
             return [self._judge(r, top, "") for r, top in zip(records, first, strict=True)]
-        second = self.second.predict_topk(texts, k)
+        second = self.second.predict_topk(texts, k, decimals=SCORE_DECIMALS)
         names = (self.backend.name, self.second.name)
         verdicts = []
         for record, a, b in zip(records, first, second, strict=True):
@@ -76,8 +77,8 @@ class LanguageFilter(BaseFilter):
 
     def _judge(self, record: dict[str, Any], top: list[Prediction], refusal: str) -> Verdict:
         lang, score = top[0] if top else (None, 0.0)
-        record["lid_score"] = round(score, 4)
-        record["lid_topk"] = [[key, round(p, 4)] for key, p in top[: self.topk]]
+        record["lid_score"] = score
+        record["lid_topk"] = list(map(list, top[: self.topk]))
         if len(top) > 1 and top[1][0] is not None and score - top[1][1] <= self.mixed_margin:
             record["lid_mixed"] = True
         declared = record.get("lang")

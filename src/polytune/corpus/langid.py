@@ -18,6 +18,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from polytune.config import LidTrainConfig
 from polytune.errors import ConfigError, InputError, LanguageCodeError, ModelError, did_you_mean, require_module
 from polytune.io import atomic_path, iter_records, manifest, write_json
@@ -62,12 +64,23 @@ class LidBackend:
         """
         return [top[0] if top else (None, 0.0) for top in self.predict_topk(texts, 1)]
 
-    def predict_topk(self, texts: list[str], k: int = 3) -> list[list[Prediction]]:
-        """The k best (key or None, probability) per text, best first; keys normalized to `xxx_Scrp`."""
+    def predict_topk(self, texts: list[str], k: int = 3, decimals: int | None = None) -> list[list[Prediction]]:
+        """The k best (key or None, probability) per text, best first; keys normalized to `xxx_Scrp`.
+
+        Example: predict_topk(["Moni, muli bwanji?"], 2, decimals=4) -> [[("nya_Latn", 0.9712), ("swh_Latn", 0.01)]]
+
+        Args:
+            texts: the texts, any length (newlines are fine).
+            k: how many labels per text.
+            decimals: round probabilities to this many decimals (what a filter writes), or keep them exact.
+        """
         if not texts:
             return []
         raw = self._predict_topk(_one_line(texts), k)
-        return [[(label_key(label), min(1.0, max(0.0, float(prob)))) for label, prob in row] for row in raw]
+        rows = [[(label_key(label), min(1.0, max(0.0, float(prob)))) for label, prob in row] for row in raw]
+        if decimals is None:
+            return rows
+        return [[(key, round(prob, decimals)) for key, prob in row] for row in rows]
 
     @functools.cached_property
     def languages(self) -> frozenset[str]:
@@ -108,6 +121,7 @@ class LangidBackend(_LangidLike):
     def __init__(self, model: str | None = None) -> None:
         self._identifier = _langid_identifier()
 
+
 class Py3LangidBackend(_LangidLike):
     """py3langid (142 languages, more of Africa: ha, ig, yo, so, rw, sn, zu, xh) with normalized probabilities."""
 
@@ -115,6 +129,7 @@ class Py3LangidBackend(_LangidLike):
 
     def __init__(self, model: str | None = None) -> None:
         self._identifier = _py3langid_identifier()
+
 
 @functools.lru_cache(maxsize=1)
 def _langid_identifier() -> Any:
@@ -145,17 +160,38 @@ class FastTextBackend(LidBackend):
         except Exception as exc:  # the C++ binding raises ValueError or RuntimeError for any bad file
             raise ModelError(f"fastText model is corrupt or not a fastText model: {path} ({exc}); retrain it") from exc
 
-    def predict_topk(self, texts: list[str], k: int = 3) -> list[list[Prediction]]:
-        """As LidBackend.predict_topk, in one pass: this is the hot loop of a filter run."""
+    def predict_topk(self, texts: list[str], k: int = 3, decimals: int | None = None) -> list[list[Prediction]]:
+        """As LidBackend.predict_topk, vectorized per batch: this is the hot loop of a filter run.
+
+        One native call for the whole batch (the binding's `multilinePredict`, which `model.predict(list)` wraps
+        after a per-line check we fold into the newline replacement), clipping and rounding in numpy on the
+        (n, k) score matrix, and labels mapped through a dict built once per model.
+        """
         if not texts:
             return []
-        labels, probs = self._model.predict(_one_line(texts), k=k)
-        key = label_key
-        return [[(key(label), p if p < 1.0 else 1.0) for label, p in zip(lab, prob.tolist(), strict=True)]
-                for lab, prob in zip(labels, probs, strict=True)]  # fmt: skip
+        lines = [(t.replace("\n", " ") if "\n" in t else t) + "\n" for t in texts]
+        labels, probs = self._model.f.multilinePredict(lines, k, 0.0, "strict")
+        rows = _score_rows(probs, decimals)
+        keys = self._keys
+        return [list(zip(map(keys.__getitem__, lab), row, strict=True)) for lab, row in zip(labels, rows, strict=True)]
+
+    @functools.cached_property
+    def _keys(self) -> dict[str, str | None]:
+        return {label: label_key(label) for label in self._model.get_labels()}
 
     def _labels(self) -> list[str]:
         return list(self._model.get_labels())
+
+
+def _score_rows(probs: list[Any], decimals: int | None) -> list[list[float]]:
+    """fastText's per-line score arrays as lists of floats in [0, 1] (its softmax can exceed 1 by an ulp)."""
+    try:
+        matrix = np.minimum(np.asarray(probs, dtype=np.float64), 1.0)  # (n, k): one C pass, not n small ones
+    except ValueError:  # ragged rows (a model with fewer than k labels for some lines): row by row
+        return [_score_rows([row], decimals)[0] if len(row) else [] for row in probs]
+    if decimals is not None:
+        matrix = matrix.round(decimals)
+    return matrix.tolist()
 
 
 def available_backends() -> list[str]:

@@ -6,6 +6,7 @@ Bad lines become `BadLine`s (reason + file:line), never exceptions, so the filte
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,3 +87,20 @@ def read_unit(unit: Unit, text_field: str = "text") -> Iterator[dict[str, Any] |
 def bad_line_record(bad: BadLine) -> dict[str, Any]:
     """A BadLine as a reject record: where it was and its (lossily decoded) content."""
     return {"id": f"{Path(bad.file).name}:{bad.line}", "file": bad.file, "line": bad.line, "text": bad.raw}
+
+
+def no_text_field_error(text_field: str, inputs: list[str], sample: str | None) -> InputError:
+    """The error for a run where no parsed record held a string `text_field`: almost surely the wrong field name.
+
+    Example: no_text_field_error("text", ["a.jsonl"], '{"body": "hi"}') -> "no record in a.jsonl has a string
+    'text' field (fields seen: body); pass --text-field with the field that holds the text"
+    """
+    try:
+        fields = ", ".join(sorted(json.loads(sample))) if sample else ""
+    except (ValueError, TypeError):
+        fields = ""
+    seen = f" (fields seen: {fields})" if fields else ""
+    return InputError(
+        f"no record in {', '.join(inputs)} has a string {text_field!r} field{seen}; "
+        "pass --text-field with the field that holds the text"
+    )

@@ -27,7 +27,7 @@ from datatrove.pipeline.base import PipelineStep
 from polytune.config import FilterConfig
 from polytune.corpus.dedup import finalize_language
 from polytune.corpus.filters import DUPLICATE_REASONS, apply_filters, build_filters
-from polytune.corpus.readers import bad_line_record, list_units, read_unit
+from polytune.corpus.readers import bad_line_record, list_units, no_text_field_error, read_unit
 from polytune.errors import InputError, LanguageCodeError, require_module
 from polytune.io import BadLine, atomic_path, manifest, write_json
 from polytune.langcodes import normalize
@@ -230,12 +230,26 @@ def run_pipeline(cfg: FilterConfig) -> dict[str, Any]:
     if sum(task["input"] for task in read_stats(work / "s1" / "stats").values()) == 0:
         shutil.rmtree(work)
         raise InputError(f"no records in {', '.join(cfg.inputs)}: the files hold only blank lines")
+    _check_text_field(cfg, work)
     langs = stage_one_langs(work)
     if langs:
         _run(_executor(cfg, stage_two(cfg, work, langs), len(langs), work / "logs2"))
     stats = assemble(cfg, work)
     shutil.rmtree(work, ignore_errors=True)
     return stats
+
+
+def _check_text_field(cfg: FilterConfig, work: Path) -> None:
+    """Fail (InputError) when every parsable record lacked a string text field; partial misses stay rejects."""
+    tasks = read_stats(work / "s1" / "stats").values()
+    rejected: Counter[str] = sum((Counter(task["rejected"]) for task in tasks), Counter())
+    parsed = sum(task["input"] for task in tasks) - rejected["invalid_utf8"] - rejected["malformed_json"]
+    if parsed == 0 or rejected["no_text"] != parsed:
+        return
+    first = min((work / "s1" / "rejected" / "no_text").glob("*.jsonl"))
+    sample = json.loads(first.open(encoding="utf-8").readline()).get("text")
+    shutil.rmtree(work)
+    raise no_text_field_error(cfg.text_field, cfg.inputs, sample)
 
 
 def read_stats(folder: Path) -> dict[Any, dict[str, Any]]:

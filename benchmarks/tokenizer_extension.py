@@ -73,7 +73,8 @@ def throughput(tok, texts: list[str], repeat: int = 3) -> float:
     return len(texts) / best
 
 
-def run_case(name: str, base_path: Path, lang: str, data: dict, eng: dict, add: int, work: Path) -> dict:
+def run_case(name: str, base_path: Path, lang: str, data: dict, eng: dict, add: int, work: Path,
+             guard_names: bool = False) -> dict:
     from tokenizers import Tokenizer
 
     from polytune.config import TokenizerExtendConfig
@@ -85,7 +86,7 @@ def run_case(name: str, base_path: Path, lang: str, data: dict, eng: dict, add: 
     out = work / f"{name}-{lang}"
     t0 = time.perf_counter()
     extend_tokenizer(TokenizerExtendConfig(base=str(base_path), input=mix, out=out, langs=[lang], add=add,
-                                           vocab_size=max(8000, 2 * add)))  # fmt: skip
+                                           vocab_size=max(8000, 2 * add), guard_names=guard_names))  # fmt: skip
     seconds = time.perf_counter() - t0
     base, new = load_tokenizer(base_path), load_tokenizer(out)
     added = json.loads((out / "extension.json").read_text(encoding="utf-8"))["added"]
@@ -118,6 +119,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer verses, 1k pieces, no 10k timing")
     parser.add_argument("--add", type=int, default=3000, help="pieces per extension (default 3000)")
     parser.add_argument("--out", default=None, help="keep the extended tokenizers here (default: a temp folder)")
+    parser.add_argument("--guard-names", action="store_true", help="extend with guard_names=True")
+    parser.add_argument("--langs", default=",".join(TARGETS), help="targets to run (default: all)")
     args = parser.parse_args()
     add, cap = (1000, 3000) if args.quick else (args.add, None)
     eng = records("eng_Latn", "k")
@@ -126,10 +129,12 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     cases, timing = [], {}
     for lang, code in TARGETS.items():
+        if lang not in args.langs.split(","):
+            continue
         data = records(lang, code)
         data = {s: v[:cap] if s == "train" else v[:1000] for s, v in data.items()}
         for name, path in bases().items():
-            cases.append(run_case(name, path, lang, data, eng, add, work))
+            cases.append(run_case(name, path, lang, data, eng, add, work, args.guard_names))
             print(json.dumps(cases[-1], ensure_ascii=False), flush=True)
     if not args.quick:  # extending by 10k pieces, on all Chichewa train verses
         data = records("nya_Latn", "chichewa")
@@ -137,7 +142,8 @@ def main() -> None:
             case = run_case(name, path, "nya_Latn", data, eng, 10_000, work)
             timing[name] = {"added": case["added"], "seconds": case["extend_seconds"]}
             print(f"extend {name} by {case['added']}: {case['extend_seconds']} s", flush=True)
-    print(json.dumps({"benchmark": "tokenizer_extension", "quick": args.quick, "add": add, "cases": cases,
+    print(json.dumps({"benchmark": "tokenizer_extension", "quick": args.quick, "add": add,
+                      "guard_names": args.guard_names, "cases": cases,
                       "extend_10k": timing}, ensure_ascii=False))  # fmt: skip
 
 

@@ -110,3 +110,12 @@ def test_augment_section_adds_a_step_and_feeds_training_only(tmp_path):
         assert steps[name].input == tmp_path / "corpus-aug", name
     # test records are never augmented: evaluation and analysis read the filtered corpus
     assert steps["evaluation"].input == tmp_path / "corpus" and steps["analyze"].input == tmp_path / "corpus"
+
+
+def test_class_weights_section_feeds_the_task_adapter(tmp_path):
+    raw = json.loads(json.dumps(MINI).replace("WORKDIR", str(tmp_path)))
+    raw["class_weights"] = {"method": "effective"}
+    steps = {s.name: s.config for s in plan(raw)}
+    assert steps["class_weights"].langs == ["eng_Latn"] and steps["class_weights"].method == "effective"
+    assert steps["task"].class_weights == str(tmp_path / "class-weights" / "class_weights.json")
+    assert "class_weights" not in {s.name for s in plan(json.loads(json.dumps(MINI).replace("WORKDIR", "w")))}

@@ -9,11 +9,12 @@ DERIVED = {
     "lid": "input out",
     "filter": "inputs out backend model",
     "augment": "input out",
+    "class_weights": "input out",
     "balance": "input out",
     "tokenizer": "base input out",
     "analyze": "tokenizers input out",
     "language_adapter": "base input lang out tokenizer",
-    "task_adapter": "base input lang out",
+    "task_adapter": "base input lang out class_weights",
     "evaluation": "base task_adapter input out systems baseline",
 }
 TOP = {"seed", "langs"}

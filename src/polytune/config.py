@@ -366,6 +366,8 @@ class TokenizerExtendConfig:
     split: str = _help("learn only from records of this split", default="train")
     jargon: Path | None = _help("file of domain terms, one a line: each word of a term becomes a token", default=None)
     normalizer: str = _help("base | keep-accents | nfc | nfkc: keep or replace the base normalizer", default="base")
+    guard_names: bool = _help("also keep the base split of proper names of the input (shared with English)",
+                              default=False)
     input_sentence_size: int = _help("SentencePiece samples at most this many sentences (bounds memory)",
                                      default=1_000_000)
     seed: int = _help("seed", default=13)

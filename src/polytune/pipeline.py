@@ -29,6 +29,7 @@ SECTIONS: dict[str, type] = {
     "lid": C.LidTrainConfig,
     "filter": C.FilterConfig,
     "augment": C.AugmentConfig,
+    "class_weights": C.ClassWeightsConfig,
     "balance": C.BalanceConfig,
     "tokenizer": C.TokenizerExtendConfig,
     "analyze": C.TokenizerAnalyzeConfig,
@@ -37,9 +38,9 @@ SECTIONS: dict[str, type] = {
     "evaluation": C.EvalConfig,
 }
 GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs")
-STAGE_NAMES = ("sources", "lid", "filter", "augment", "balance", "tokenizer", "analyze", "adapters", "evaluation")
-# Sections that add a step only when present in the config.
-OPTIONAL = ("augment",)
+STAGE_NAMES = (
+    "sources", "lid", "filter", "augment", "class_weights", "balance", "tokenizer", "analyze", "adapters", "evaluation"
+)
 
 
 @dataclass
@@ -134,6 +135,11 @@ def plan(raw: dict[str, Any]) -> list[Step]:
         steps.append(Step("augment", "augment", "polytune.corpus.augment:run_augment",
                           _section(raw, "augment", {"input": w / "corpus", "out": train_corpus, "langs": s.langs,
                                                     "seed": seed}), train_corpus / "manifest.json"))
+    if "class_weights" in raw:  # loss weights per label of the task's training data, for the task adapter
+        steps.append(Step("class_weights", "class_weights", "polytune.corpus.class_weights:run_class_weights",
+                          _section(raw, "class_weights", {"input": train_corpus, "out": w / "class-weights",
+                                                          "langs": [s.source_lang]}),
+                          w / "class-weights" / "manifest.json"))
     steps += [
         Step("balance", "balance", "polytune.corpus.balance:run_balance",
              _section(raw, "balance", {"input": train_corpus, "out": w / "mix", "langs": s.target_langs,
@@ -163,8 +169,10 @@ def _adapter_steps(raw: dict[str, Any], s: RunSettings, corpus: Path) -> list[St
             steps.append(Step("adapters", f"{variant}/{lang}", "polytune.adapters.train:train_language_adapter",
                               cfg, out / "manifest.json"))
     task_out = w / "adapters" / "task"
-    task = _section(raw, "task_adapter", {"base": s.base, "input": corpus, "lang": s.source_lang,
-                                          "out": task_out, "seed": s.seed})
+    derived = {"base": s.base, "input": corpus, "lang": s.source_lang, "out": task_out, "seed": s.seed}
+    if "class_weights" in raw:
+        derived["class_weights"] = str(w / "class-weights" / "class_weights.json")
+    task = _section(raw, "task_adapter", derived)
     steps.append(Step("adapters", "task", "polytune.adapters.train:train_task_adapter", task,
                       task_out / "manifest.json"))
     return steps

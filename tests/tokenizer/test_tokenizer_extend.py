@@ -219,3 +219,23 @@ def test_missing_or_corrupt_base_is_a_model_error(tmp_path, synthetic_corpus):
     (tmp_path / "bad" / "tokenizer.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelError, match="corrupt"):
         extend_tokenizer(_cfg(tmp_path / "bad", synthetic_corpus, tmp_path / "out"))
+
+
+def test_guard_keeps_base_words_and_names_without_english_input(tmp_path, tiny_bert):
+    # No eng_Latn records: the guard must still keep base words + English endings and proper names intact.
+    texts = [f"ndipo Dayson anati kings {w} kingsto daysono" for w in ("mwana", "tsiku", "nyumba", "dziko")] * 40
+    corpus = tmp_path / "nya.jsonl"
+    corpus.write_text("".join(json.dumps({"lang": "nya_Latn", "text": t}) + "\n" for t in texts))
+    out = tmp_path / "tok"
+    extend_tokenizer(_cfg(tiny_bert, corpus, out, langs=["nya_Latn"], add=40, vocab_size=120, guard_names=True))
+    base, new = (Tokenizer.from_file(str(p / "tokenizer.json")) for p in (tiny_bert, out))
+    for word in ("kings", "dayson", "said", "lorded"):
+        assert new.encode(word).tokens == base.encode(word).tokens, word
+    assert "mwana" in new.get_vocab() or new.encode("mwana").tokens != base.encode("mwana").tokens
+
+
+def test_guard_words_hold_base_words_with_english_endings(tiny_bert):
+    family = WordPieceFamily(json.loads((tiny_bert / "tokenizer.json").read_text()))
+    words = family.guard_words()
+    assert {"king", "kings", "lorded", "kinging"} <= words
+    assert not any(w.startswith("##") for w in words)

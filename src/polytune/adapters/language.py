@@ -14,7 +14,15 @@ import torch
 
 from polytune.adapters.data import load_split, mlm_dataset
 from polytune.adapters.embeddings import extend_model
-from polytune.adapters.trainer import device_of, fit, lora_config, masked_lm_loss, save_adapter, wrap_peft
+from polytune.adapters.trainer import (
+    device_of,
+    fit,
+    lm_collator,
+    lora_config,
+    masked_lm_loss,
+    save_adapter,
+    wrap_peft,
+)
 from polytune.config import LanguageAdapterConfig
 from polytune.errors import InputError, ModelError
 from polytune.io import manifest, read_json
@@ -106,12 +114,10 @@ def _warm_up_head(model: Any, tokenizer: Any, train: list, cfg: LanguageAdapterC
     """
     from dataclasses import replace
 
-    from transformers import DataCollatorForLanguageModeling
-
     for param in model.parameters():
         param.requires_grad_(False)
     count = _unfreeze_mlm_head(model)
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=cfg.mlm_probability, seed=cfg.seed + 1)
+    collator = lm_collator(tokenizer, True, cfg.mlm_probability, cfg.seed + 1)
     warm_cfg = replace(cfg, max_steps=cfg.head_warmup_steps, gradient_checkpointing=False)
     losses = fit(model, mlm_dataset(tokenizer, train, cfg.max_length), collator, warm_cfg, loss=masked_lm_loss)
     log.info("MLM head warm-up: %d params, %d steps, loss %.3f -> %.3f", count, len(losses), losses[0], losses[-1])
@@ -163,7 +169,7 @@ def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
         InputError: no training records for the language.
         ModelError: missing/corrupt base or tokenizer, or an extension made for another base.
     """
-    from transformers import DataCollatorForLanguageModeling, set_seed
+    from transformers import set_seed
 
     set_seed(cfg.seed)  # before loading: a freshly initialized head is the same every run
     train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records)
@@ -171,9 +177,7 @@ def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
     tokenizer, peft_model, new_ids, objective = _prepare(cfg, train)
 
     def collator():
-        return DataCollatorForLanguageModeling(
-            tokenizer, mlm=objective == "mlm", mlm_probability=cfg.mlm_probability, seed=cfg.seed
-        )
+        return lm_collator(tokenizer, objective == "mlm", cfg.mlm_probability, cfg.seed)
 
     dev_data, masker = mlm_dataset(tokenizer, dev, cfg.max_length), collator()
     # Mask the dev set once, so the loss before and after training is measured on the same masked tokens.

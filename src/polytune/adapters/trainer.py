@@ -85,6 +85,22 @@ def masked_lm_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(logits.float(), labels[masked])
 
 
+def lm_collator(tokenizer: Any, mlm: bool, mlm_probability: float, seed: int):
+    """DataCollatorForLanguageModeling with its own seeded generator in any process.
+
+    transformers refuses a seeded collator outside the main process unless inside a DataLoader worker, which
+    breaks training from a process pool (executors, benchmarks); batches are collated in the training process
+    here (dataloader_num_workers=0), so one generator per collator is right.
+    """
+    from transformers import DataCollatorForLanguageModeling
+
+    class _Seeded(DataCollatorForLanguageModeling):
+        def create_rng(self):
+            self.generator = self.get_generator(self.seed)
+
+    return _Seeded(tokenizer, mlm=mlm, mlm_probability=mlm_probability, seed=seed)
+
+
 class _Quiet:
     """Build a ProgressCallback subclass lazily (transformers is imported only when training)."""
 

@@ -78,7 +78,8 @@ class LanguageFilter(BaseFilter):
     def _judge(self, record: dict[str, Any], top: list[Prediction], refusal: str) -> Verdict:
         lang, score = top[0] if top else (None, 0.0)
         record["lid_score"] = score
-        record["lid_topk"] = list(map(list, top[: self.topk]))
+        # The (key, p) pairs as they are: JSON writes them as [key, p]; no per-record copy when k == topk.
+        record["lid_topk"] = top if len(top) <= self.topk else top[: self.topk]
         if len(top) > 1 and top[1][0] is not None and score - top[1][1] <= self.mixed_margin:
             record["lid_mixed"] = True
         declared = record.get("lang")

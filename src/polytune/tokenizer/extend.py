@@ -12,8 +12,12 @@ Tokens saved by an entry = its frequency x (base cost - 1), where the base cost 
 takes in its position, an unknown token counting as one token per character it hides (the cost of spelling it
 out). Characters the base cannot tokenize at all (a new script) are added first, as single-character entries.
 Jargon terms (`jargon`: one per line) come before everything else: each word of a term becomes one entry.
-When the input holds English (eng_Latn) records, entries that change how the extended tokenizer splits English
-words of the input are dropped and replaced by the next best ones (up to PROTECT_ROUNDS rounds); jargon stays.
+Entries that change how the extended tokenizer splits guarded words are dropped and replaced by the next best
+ones (up to PROTECT_ROUNDS rounds); jargon stays. Guarded: the base vocabulary's own word-initial Latin words
+with frequent English endings (Family.guard_words: no English needed in the input), the English words of the
+input's eng_Latn records when it has any, and with `guard_names` the proper names of the input (capitalized
+words not starting a sentence: "Ahab", "Samaria" are shared with English text; off by default because
+frequent target names such as "Mulungu" then block many useful word-start pieces).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from polytune.tokenizer.train import select_records, train_sentencepiece
 logger = logging.getLogger(__name__)
 
 SIDE_FILES = ("tokenizer_config.json", "special_tokens_map.json")
-PROTECT_ROUNDS = 3  # rounds of dropping entries that change English words of the input (and refilling)
+PROTECT_ROUNDS = 5  # rounds of dropping entries that change English words of the input (and refilling)
 # Special token names -> transformers roles, for a base that ships tokenizer.json alone (the XLM-R asset does).
 SPECIAL_ROLES = {
     "[CLS]": ("cls_token",), "[SEP]": ("sep_token",), "[PAD]": ("pad_token",), "[UNK]": ("unk_token",),
@@ -56,6 +60,7 @@ def _scan(cfg: TokenizerExtendConfig, base, family: Family) -> Scan:
             scan.words.setdefault(lang, Counter()).update(words)
             scan.spaces[lang] += len(text.split())
             scan.records[lang] += 1
+            scan.names.update(_names(text))
         if lang == ENGLISH and len(scan.english) < MAX_ENGLISH_RECORDS:
             scan.english.append(words if words is not None else family.words(pretokenize(base, text)))
     missing = [lang for lang in cfg.langs if not scan.spaces[lang]]
@@ -63,6 +68,13 @@ def _scan(cfg: TokenizerExtendConfig, base, family: Family) -> Scan:
         which = f"{', '.join(missing or cfg.langs) or 'any language'}, split {cfg.split}"
         raise InputError(f"no text to learn pieces from in {cfg.input} ({which}); check --langs and --split")
     return scan
+
+
+def _names(text: str) -> list[str]:
+    """Capitalized words that do not start a sentence: proper names, shared with English ("Ahab", "Samaria")."""
+    words = text.split()
+    pairs = zip(words, words[1:], strict=False)
+    return [w for prev, w in pairs if w[:1].isupper() and not prev.endswith((".", "!", "?", ":"))]
 
 
 def _surfaces(family: Family, words: Counter) -> Counter:
@@ -221,10 +233,13 @@ def extend_tokenizer(cfg: TokenizerExtendConfig) -> dict[str, Any]:
         occ = _occurrences(processor, surfaces)
         chosen = _rank(family, occ, surfaces, _jargon(family, base, cfg, occ), cfg)
         start = base.get_vocab_size(with_added_tokens=True)
+        guarded, cache = {w for ws in scan.english for w in ws} | family.guard_words(), {}
+        if cfg.guard_names:
+            guarded.update(family.words(pretokenize(base, " ".join(sorted(scan.names)))))
         for _ in range(PROTECT_ROUNDS):
             model, added = family.append(chosen, start, cfg.add)
             new = Tokenizer.from_str(json.dumps({**data, "model": model}))
-            culprits = english_culprits(scan, base, new, start)
+            culprits = english_culprits(guarded, base, new, start, cache, family.unk)
             chosen = [entry for entry in chosen if entry["token"] not in culprits or entry.get("jargon")]
             if not culprits:
                 break

@@ -23,6 +23,7 @@ class Scan:
     spaces: Counter = field(default_factory=Counter)
     records: Counter = field(default_factory=Counter)
     english: list[list[str]] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)  # capitalized words not starting a sentence (proper names)
 
     def total(self) -> Counter:
         return sum(self.words.values(), Counter())
@@ -66,14 +67,23 @@ def measure(scan: Scan, base, new, unk: int | None) -> dict[str, Any]:
     return {"fertility": fertility, "unk_rate": unk_rate, "english_changed": english}
 
 
-def english_culprits(scan: Scan, base, new, start: int) -> set[str]:
-    """New tokens (id >= start) in the new tokenization of English words whose tokenization changed."""
-    words = {w for ws in scan.english for w in ws}
+def english_culprits(
+    words: Iterable[str], base, new, start: int, cache: dict[str, tuple[int, ...]], unk: int | None = None
+) -> set[str]:
+    """New tokens (id >= start) in the new tokenization of guarded words whose tokenization changed.
+
+    `cache` keeps the base's ids of each word across guard rounds (the base never changes). A word the base
+    reads with its unknown token is not guarded: making it readable (new characters) is the point.
+    """
     culprits = set()
     for word in words:
         tokens = new.model.tokenize(word)
-        if any(t.id >= start for t in tokens) and tuple(t.id for t in tokens) != tuple(
-            t.id for t in base.model.tokenize(word)
-        ):
-            culprits.update(t.value for t in tokens if t.id >= start)
+        if not any(t.id >= start for t in tokens):
+            continue
+        if word not in cache:
+            cache[word] = tuple(t.id for t in base.model.tokenize(word))
+        ids = cache[word]
+        if tuple(t.id for t in tokens) == ids or (unk is not None and unk in ids):
+            continue
+        culprits.update(t.value for t in tokens if t.id >= start)
     return culprits

@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+# Frequent English endings added to the base's own words by the guard (inflections the vocab rarely holds whole).
+GUARD_ENDINGS = ("", "s", "es", "ed", "d", "ing", "er", "ers", "est", "eth", "ly", "th", "ness", "ment")
+
 
 class Family:
     """Defaults shared by the families; subclasses set `name`, `marker` and implement `append`."""
@@ -63,6 +66,24 @@ class Family:
     def unknown(self, char: str, initial: bool) -> bool:
         """Whether the base can only read `char` (in that position) as its unknown token."""
         return self.unk is not None and self.unk in self.base_ids(char, initial)
+
+    def guard_words(self) -> set[str]:
+        """English-like words (as the base sees them) whose split a new entry must not change.
+
+        The base vocabulary's own word-initial Latin entries of 3+ letters (for an English base, English words
+        and word starts), each also with frequent English endings, so the guard needs no English in the input.
+        Example (WordPiece): "love" -> {"love", "loves", "loved", "loving"...}.
+        """
+        words = set()
+        for token in self.vocab:
+            surface = self.initial_surface(token)
+            if surface is not None and len(surface) >= 3 and surface.isascii() and surface.isalpha():
+                words.update(self.entry(surface + end, True) for end in GUARD_ENDINGS)
+        return words
+
+    def initial_surface(self, token: str) -> str | None:
+        """The surface of a word-initial vocab entry, None for a continuation entry. Example: "▁love" -> "love"."""
+        return token[len(self.marker) :] if self.marker and token.startswith(self.marker) else None
 
     def append(self, chosen: list[dict[str, Any]], start: int, limit: int) -> tuple[dict[str, Any], list[dict]]:
         """The model section with `chosen` entries appended from id `start` on, and the entries as added.

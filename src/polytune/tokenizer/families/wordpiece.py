@@ -22,6 +22,10 @@ class WordPieceFamily(Family):
     def _unk(self) -> int | None:
         return self.vocab.get(self.model_json.get("unk_token") or "[UNK]")
 
+    def initial_surface(self, token: str) -> str | None:
+        """Every entry without the "##" prefix starts a word. Example: "love" -> "love", "##ly" -> None."""
+        return None if token.startswith(self.prefix) else token
+
     def entry(self, surface: str, initial: bool) -> str:
         """The vocab entry of a piece. Example: entry("abc", False) -> "##abc"."""
         return surface if initial else self.prefix + surface

@@ -106,3 +106,14 @@ def test_bad_input_exits_2_with_one_line(run, tmp_path, tiny_bert, synthetic_cor
     assert code == 2 and stdout == ""
     assert stderr.count("\n") == 1 and stderr.startswith("polytune: error: ") and message in stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_extend_guard_names_flag_reaches_the_config(run, tmp_path, tiny_bert, synthetic_corpus, flag):
+    out = tmp_path / "ext"
+    argv = ["--quiet", "tokenizer", "extend", "--base", tiny_bert, "--input", synthetic_corpus, "--out", out,
+            "--langs", "nya_Latn", "--add", "10", "--vocab-size", "300"]  # fmt: skip
+    argv += ["--guard-names"] if flag else []
+    code, _, _ = run(*argv)
+    assert code == 0
+    assert json.loads((out / "manifest.json").read_text())["config"]["guard_names"] is flag

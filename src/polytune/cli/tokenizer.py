@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="keep the base's normalizer (default) or replace it, e.g. keep-accents")  # fmt: skip
     extend.add_argument("--input-sentence-size", type=int, default=1_000_000,
                         help="SentencePiece samples at most this many sentences (default 1000000)")  # fmt: skip
+    extend.add_argument("--guard-names", action="store_true",
+                        help="also keep the base split of the input's proper names (shared with English)")  # fmt: skip
     _add_spm(extend)
     extend.set_defaults(handler=_extend)
 
@@ -79,6 +81,7 @@ def _extend(args: argparse.Namespace) -> int:
         base=args.base, input=args.input, out=args.out, langs=args.langs, add=args.add, vocab_size=args.vocab_size,
         model_type=args.model_type, character_coverage=args.character_coverage, split=args.split, seed=args.seed,
         jargon=args.jargon, normalizer=args.normalizer, input_sentence_size=args.input_sentence_size,
+        guard_names=args.guard_names,
     )  # fmt: skip
     summary = extend_tokenizer(cfg)
     sizes = f"{summary['base_vocab_size']} -> {summary['vocab_size']}"

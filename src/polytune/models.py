@@ -41,12 +41,19 @@ def _where(name: str) -> str:
     return name
 
 
+def _load_errors() -> tuple[type[BaseException], ...]:
+    """What a corrupt or missing model raises; safetensors' own error is not an OSError/ValueError."""
+    from safetensors import SafetensorError
+
+    return (OSError, ValueError, KeyError, RuntimeError, SafetensorError)
+
+
 def _load(loader: Any, name: str, what: str, **kwargs: Any) -> Any:
     """Call `loader.from_pretrained(name)`, turning every loading failure into a ModelError naming `name`."""
     _where(name)
     try:
         return loader.from_pretrained(name, **kwargs)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except _load_errors() as exc:
         missing = not Path(name).exists()
         hint = "not a folder here nor a cached hub model; check the path" if missing else "rebuild or re-download it"
         raise ModelError(f"cannot load {what} from {name}: {hint} ({type(exc).__name__}: {str(exc)[:160]})") from exc
@@ -212,7 +219,7 @@ def _apply_adapter(model: Any, folder: Path, merge: bool) -> Any:
 
     try:
         model = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except _load_errors() as exc:
         raise ModelError(f"adapter {folder} is corrupt or incompatible: {str(exc)[:160]}; retrain it") from exc
     return model.merge_and_unload() if merge else model
 

@@ -135,15 +135,12 @@ def _broken_model(tmp: Path, bert: Path, kind: str) -> Path:
     return model
 
 
-SAFETENSORS_BUG = pytest.mark.xfail(
-    strict=True, reason="models._load does not catch safetensors.SafetensorError: traceback, exit 1 (not ours)"
-)
 MODEL_CASES = [
     *[("tokenizer-extend", d) for d in ("missing", "corrupt_tokenizer")],
     *[("tokenizer-analyze", d) for d in ("missing", "corrupt_tokenizer")],
     *[("adapt-language", d) for d in ("missing", "corrupt_tokenizer", "pickle_only")],
-    pytest.param("adapt-language", "truncated_safetensors", marks=SAFETENSORS_BUG),
-    pytest.param("adapt-language", "corrupt_safetensors", marks=SAFETENSORS_BUG),
+    ("adapt-language", "truncated_safetensors"),
+    ("adapt-language", "corrupt_safetensors"),
 ]
 
 
@@ -188,7 +185,6 @@ def test_bad_rules_yaml_is_refused(tmp_path, synthetic_corpus, cli):
 
 @pytest.mark.parametrize("damage", ["truncated_safetensors", "corrupt_safetensors"])
 def test_corrupt_weights_end_in_one_line_and_exit_2(tmp_path, synthetic_corpus, tiny_bert, cli, damage):
-    # The line does not name the model folder yet (see the xfail rows above): models._load should catch it.
     out = tmp_path / "out"
     model = _broken_model(tmp_path, tiny_bert, damage)
     _assert_refused(cli(_data_argv("adapt-language", synthetic_corpus, out, model)), out, "safetensors")

@@ -88,8 +88,6 @@ def test_reduced_pipeline_twice_gives_identical_files(tmp_path, minilm_path, dig
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="adapter_config.json lists peft's target_modules set in hash order, which "
-                   "differs between processes (PYTHONHASHSEED); adapters/ should save them sorted (not ours)")
 def test_adapter_bytes_do_not_depend_on_the_process_hash_seed(tmp_path, synthetic_corpus, tiny_bert):
     import os
     import subprocess

@@ -79,8 +79,6 @@ def test_tokenizer_extended_from_a_larger_base_is_refused(tmp_path, built, synth
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="adapters/embeddings.extend_model accepts base_vocab_size < the model's rows: "
-                   "the new rows overwrite existing base tokens (not ours; report to the adapters owner)")
 def test_tokenizer_extended_from_a_smaller_base_is_refused(tmp_path, built, synthetic_corpus, tiny_bert, cli):
     out = tmp_path / "la"
     argv = ["adapt", "language", "--base", str(tiny_bert), "--tokenizer", str(built / "tok-other"), "--input",

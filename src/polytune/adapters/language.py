@@ -77,6 +77,12 @@ def _read_extension(tokenizer_dir: str | None) -> dict[str, Any] | None:
 
 def _init_new_rows(model: Any, extension: dict[str, Any], tokenizer: Any, cfg: LanguageAdapterConfig, train) -> list:
     """Resize and initialize the new rows; FOCUS starts from subword_mean and replaces the rows it can."""
+    base_len = len(load_tokenizer(cfg.base))
+    if int(extension["base_vocab_size"]) != base_len:  # else the "new" ids would overwrite real base tokens
+        raise ModelError(
+            f"tokenizer {cfg.tokenizer} was extended from another base ({extension['base_vocab_size']} base pieces, "
+            f"not the {base_len} of {cfg.base}); extend this base's tokenizer"
+        )
     method = "subword_mean" if cfg.init == "focus" else cfg.init
     new_ids = extend_model(model, extension, len(tokenizer), method, cfg.seed)
     if cfg.init == "focus":

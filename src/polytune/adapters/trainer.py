@@ -17,7 +17,7 @@ import torch
 
 from polytune.config import AdapterTrainingConfig
 from polytune.errors import ModelError
-from polytune.io import atomic_path, write_json
+from polytune.io import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,15 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def _sort_target_modules(config_path: Path) -> None:
+    """peft stores target_modules as a set, so its saved order follows the process's hash seed; sort it so the
+    same training gives the same bytes in every process."""
+    config = read_json(config_path, "adapter_config.json")
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+        write_json(config_path, config)
+
+
 def save_adapter(out: Path, peft_model: Any, tokenizer: Any, extra: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write the adapter folder atomically: peft adapter (no full embedding matrix), extra JSON files, manifest."""
     if not is_main_process():
@@ -198,6 +207,7 @@ def save_adapter(out: Path, peft_model: Any, tokenizer: Any, extra: dict[str, An
     with atomic_path(out) as tmp:
         tmp.mkdir()
         peft_model.save_pretrained(str(tmp), save_embedding_layers=False, safe_serialization=True)
+        _sort_target_modules(tmp / "adapter_config.json")
         if tokenizer is not None:
             tokenizer.save_pretrained(str(tmp))
         for name, data in extra.items():

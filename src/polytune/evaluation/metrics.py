@@ -165,32 +165,32 @@ class Accuracy(_Classification):
         return 100.0 * totals[:, 0] / n
 
 
+class _F1(_Classification):
+    """sklearn's F1 with the subclass's `average`."""
+
+    def _point(self, labels: list[Any], preds: list[Any]) -> float:
+        from sklearn.metrics import f1_score
+
+        return 100.0 * f1_score(labels, preds, average=self.average, zero_division=0)
+
+
 @register_metric
-class MicroF1(Accuracy):
-    """Micro-averaged F1; for single-label classification it equals accuracy (kept for comparability)."""
+class MicroF1(_F1, Accuracy):
+    """Micro-averaged F1; for single-label classification it equals accuracy (kept for comparability), so its
+    resampled scores come from Accuracy's statistics."""
 
     name = "micro_f1"
     label = "micro-F1"
     average = "micro"
 
-    def _point(self, labels: list[Any], preds: list[Any]) -> float:
-        from sklearn.metrics import f1_score
-
-        return 100.0 * f1_score(labels, preds, average="micro", zero_division=0)
-
 
 @register_metric
-class MacroF1(_Classification):
+class MacroF1(_F1):
     """Unweighted mean of per-class F1 over the classes present in labels or predictions (sklearn's default)."""
 
     name = "macro_f1"
     label = "macro-F1"
     average = "macro"
-
-    def _point(self, labels: list[Any], preds: list[Any]) -> float:
-        from sklearn.metrics import f1_score
-
-        return 100.0 * f1_score(labels, preds, average="macro", zero_division=0)
 
     def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
         k = (totals.shape[1] - 1) // 3

@@ -239,3 +239,25 @@ def test_guard_words_hold_base_words_with_english_endings(tiny_bert):
     words = family.guard_words()
     assert {"king", "kings", "lorded", "kinging"} <= words
     assert not any(w.startswith("##") for w in words)
+
+
+def _late_english_name_corpus(path: Path) -> Path:
+    # Target text full of "daysono" (a name shared with English text) and English records that mention it only
+    # after the first 2,000: a guard that read only a sample of the English would miss it.
+    nya = [{"lang": "nya_Latn", "text": f"ndipo daysono anati {w} kwa daysono"} for w in ("mwana", "tsiku")] * 60
+    eng = [{"lang": "eng_Latn", "text": "and the king said unto them"}] * 2500 + [
+        {"lang": "eng_Latn", "text": "and daysono said unto them"}]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in nya + eng))
+    return path
+
+
+@pytest.mark.parametrize("english_records, kept", [(50_000, True), (2000, False)])
+def test_guard_reads_all_english_records_of_the_input(tmp_path, tiny_bert, monkeypatch, english_records, kept):
+    import polytune.tokenizer.extend as extend_module
+
+    monkeypatch.setattr(extend_module, "MAX_ENGLISH_RECORDS", english_records)
+    corpus, out = _late_english_name_corpus(tmp_path / "mix.jsonl"), tmp_path / "tok"
+    extend_tokenizer(_cfg(tiny_bert, corpus, out, langs=["nya_Latn"], add=40, vocab_size=120))
+    base, new = (Tokenizer.from_file(str(p / "tokenizer.json")) for p in (tiny_bert, out))
+    assert "[UNK]" not in base.encode("daysono").tokens
+    assert (new.encode("daysono").tokens == base.encode("daysono").tokens) is kept

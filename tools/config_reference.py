@@ -11,7 +11,7 @@ DERIVED = {
     "augment": "input out",
     "class_weights": "input out",
     "balance": "input out",
-    "tokenizer": "base input out",
+    "tokenizer": "base input out guard_input",
     "analyze": "tokenizers input out",
     "language_adapter": "base input lang out tokenizer",
     "task_adapter": "base input lang out class_weights",

@@ -368,6 +368,11 @@ class TokenizerExtendConfig:
     normalizer: str = _help("base | keep-accents | nfc | nfkc: keep or replace the base normalizer", default="base")
     guard_names: bool = _help("also keep the base split of proper names of the input (shared with English)",
                               default=False)
+    guard_input: Path | None = _help(
+        "text whose words keep the base's split, e.g. the source-language corpus (folder or file; up to 50,000 "
+        "records of `split`), besides the eng_Latn records of input",
+        default=None,
+    )
     input_sentence_size: int = _help("SentencePiece samples at most this many sentences (bounds memory)",
                                      default=1_000_000)
     seed: int = _help("seed", default=13)
@@ -376,6 +381,7 @@ class TokenizerExtendConfig:
         self.base = resolve_resource(self.base)
         self.input, self.out = Path(self.input), Path(self.out)
         self.jargon = Path(self.jargon) if self.jargon is not None else None
+        self.guard_input = Path(self.guard_input) if self.guard_input is not None else None
         self.langs = _langs(self.langs, "langs")
         _positive(self.add, "add")
         _positive(self.vocab_size, "vocab_size")

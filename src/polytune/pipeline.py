@@ -145,8 +145,10 @@ def plan(raw: dict[str, Any]) -> list[Step]:
              _section(raw, "balance", {"input": train_corpus, "out": w / "mix", "langs": s.target_langs,
                                        "seed": seed}), w / "mix" / "manifest.json"),
         Step("tokenizer", "tokenizer", "polytune.tokenizer.extend:extend_tokenizer",
+             # the source-language corpus guards the words the task adapter was trained on against re-cutting
              _section(raw, "tokenizer", {"base": s.base, "input": w / "mix", "out": w / "tokenizer",
-                                         "langs": s.target_langs, "seed": seed}), w / "tokenizer" / "manifest.json"),
+                                         "langs": s.target_langs, "guard_input": train_corpus / s.source_lang,
+                                         "seed": seed}), w / "tokenizer" / "manifest.json"),
         Step("analyze", "analyze", "polytune.tokenizer.analyze:analyze",
              _section(raw, "analyze", {"tokenizers": {"base": s.base, "extended": str(w / "tokenizer")},
                                        "input": w / "corpus", "out": w / "analysis", "langs": s.langs}),

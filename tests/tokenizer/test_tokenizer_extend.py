@@ -261,3 +261,18 @@ def test_guard_reads_all_english_records_of_the_input(tmp_path, tiny_bert, monke
     base, new = (Tokenizer.from_file(str(p / "tokenizer.json")) for p in (tiny_bert, out))
     assert "[UNK]" not in base.encode("daysono").tokens
     assert (new.encode("daysono").tokens == base.encode("daysono").tokens) is kept
+
+
+def test_guard_input_protects_its_words_like_english_records(tmp_path, tiny_bert):
+    # The same name, now only in a separate reference file (records without an eng_Latn tag): guarded with it,
+    # re-cut without it.
+    nya = [{"lang": "nya_Latn", "text": f"ndipo daysono anati {w} kwa daysono"} for w in ("mwana", "tsiku")] * 60
+    corpus, reference = tmp_path / "nya.jsonl", tmp_path / "source.txt"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in nya))
+    reference.write_text("and daysono said unto them\n")
+    base = Tokenizer.from_file(str(tiny_bert / "tokenizer.json"))
+    for guard, kept in ((reference, True), (None, False)):
+        out = tmp_path / f"tok-{kept}"
+        extend_tokenizer(_cfg(tiny_bert, corpus, out, langs=["nya_Latn"], add=40, vocab_size=120, guard_input=guard))
+        new = Tokenizer.from_file(str(out / "tokenizer.json"))
+        assert (new.encode("daysono").tokens == base.encode("daysono").tokens) is kept

@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="SentencePiece samples at most this many sentences (default 1000000)")  # fmt: skip
     extend.add_argument("--guard-names", action="store_true",
                         help="also keep the base split of the input's proper names (shared with English)")  # fmt: skip
+    extend.add_argument("--guard-input", help="text whose words keep the base's split, e.g. the source-language "
+                                              "corpus folder (besides the eng_Latn records of --input)")  # fmt: skip
     _add_spm(extend)
     extend.set_defaults(handler=_extend)
 
@@ -81,7 +83,7 @@ def _extend(args: argparse.Namespace) -> int:
         base=args.base, input=args.input, out=args.out, langs=args.langs, add=args.add, vocab_size=args.vocab_size,
         model_type=args.model_type, character_coverage=args.character_coverage, split=args.split, seed=args.seed,
         jargon=args.jargon, normalizer=args.normalizer, input_sentence_size=args.input_sentence_size,
-        guard_names=args.guard_names,
+        guard_names=args.guard_names, guard_input=args.guard_input,
     )  # fmt: skip
     summary = extend_tokenizer(cfg)
     sizes = f"{summary['base_vocab_size']} -> {summary['vocab_size']}"

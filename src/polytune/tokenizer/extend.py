@@ -26,6 +26,7 @@ import json
 import logging
 import shutil
 from collections import Counter
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,9 @@ def _scan(cfg: TokenizerExtendConfig, base, family: Family) -> Scan:
             scan.names.update(_names(text))
         if lang == ENGLISH and len(scan.english) < MAX_ENGLISH_RECORDS:
             scan.english.append(words if words is not None else family.words(pretokenize(base, text)))
+    if cfg.guard_input is not None:  # reference text (any language) whose words the new entries must not re-cut
+        for record in islice(select_records(cfg.guard_input, (), cfg.split), MAX_ENGLISH_RECORDS):
+            scan.english.append(family.words(pretokenize(base, str(record["text"]))))
     missing = [lang for lang in cfg.langs if not scan.spaces[lang]]
     if missing or not sum(scan.spaces.values()):
         which = f"{', '.join(missing or cfg.langs) or 'any language'}, split {cfg.split}"
@@ -278,7 +282,7 @@ def _write(tmp: Path, source: Path, new, extension: dict[str, Any], cfg: Tokeniz
             logger.warning("vocabulary ids of %s have gaps: vocab.txt not written", source)
     write_json(tmp / "extension.json", extension)
     counts = {"added": len(extension["added"]), "vocab_size": extension["vocab_size"], **extension["records"]}
-    inputs = [cfg.input, source, *([cfg.jargon] if cfg.jargon else [])]
+    inputs = [cfg.input, source, *(p for p in (cfg.jargon, cfg.guard_input) if p is not None)]
     write_json(tmp / "manifest.json", manifest("tokenizer.extend", cfg, inputs, counts, family=extension["family"]))
 
 

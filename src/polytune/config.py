@@ -16,9 +16,12 @@ import yaml
 from polytune.errors import ConfigError, InputError, did_you_mean
 from polytune.io import resolve_resource
 from polytune.langcodes import normalize
+from polytune.prompts import prompt_fields
 
 SPLITS = ("train", "dev", "test")
 LID_BACKENDS = ("langid", "py3langid", "fasttext")
+TASKS = ("sequence_classification", "token_classification", "seq2seq", "causal_lm")
+TAG_SCHEMES = ("IOB2", "BIOES")
 
 
 def _help(text: str, **kwargs: Any) -> Any:
@@ -460,11 +463,23 @@ class AdapterTrainingConfig:
     gradient_accumulation_steps: int = _help("batches summed per optimizer step", default=1)
     gradient_checkpointing: bool = _help("recompute activations in backward (less memory, more compute)",
                                          default=False)
+    save_every: int | None = _help("checkpoint every N steps into .<out>.ckpt/ beside the output; a rerun resumes "
+                                   "from the last one. None: every 10% of max_steps (at most 200 apart, none "
+                                   "under 50 steps); 0: never", default=None)
+    eval_every: int | None = _help("measure the dev metric every N steps for early stopping (language adapters: "
+                                   "held-out LM loss; task adapters: accuracy, entity F1 or dev loss by task, and "
+                                   "the best step's weights are kept); None: never", default=None)
+    patience: int = _help("stop after this many dev measurements without improvement", default=3)
 
     def _check_training(self) -> None:
         for name in ("lora_r", "lora_alpha", "max_steps", "batch_size", "learning_rate", "max_length",
                      "gradient_accumulation_steps"):
             _positive(getattr(self, name), name)
+        if self.save_every is not None:
+            _positive(self.save_every, "save_every", allow_zero=True)
+        _positive(self.patience, "patience")
+        if self.eval_every is not None:
+            _positive(self.eval_every, "eval_every")
         _choice(self.precision, "precision", ("auto", "fp32", "bf16", "fp16"))
         _fraction(self.lora_dropout, "lora_dropout")
         if isinstance(self.target_modules, str):
@@ -485,11 +500,11 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     tokenizer: str | None = _help("extended tokenizer folder (with extension.json); None: the base's", default=None)
     init: str = _help("new-row initialization: subword_mean | mean | random | focus (fastText on the train text)",
                       default="subword_mean")
-    mlm_probability: float = _help("share of tokens masked", default=0.15)
-    objective: str = _help("auto (mlm for encoders, clm for decoders) | mlm | clm", default="auto")
-    eval_every: int | None = _help("measure held-out loss every N steps for early stopping; None: never",
-                                   default=None)
-    patience: int = _help("stop after this many held-out evaluations without improvement", default=3)
+    mlm_probability: float = _help("share of tokens masked (mlm), or corrupted in spans (denoise)", default=0.15)
+    objective: str = _help("auto (mlm for encoders, clm for decoders, denoise for encoder-decoders) | mlm | clm | "
+                           "denoise (span corruption: T5 sentinels, else the mask token, else span deletion)",
+                           default="auto")
+    mean_span_length: float = _help("denoise: mean length of a corrupted span, in tokens", default=3.0)
     head_warmup_steps: int = _help("MLM bases without a head: fit the head alone this many steps first, then "
                                    "keep it frozen while the adapter trains (0: train head and adapter together)",
                                    default=0)
@@ -497,11 +512,9 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     def __post_init__(self) -> None:
         if not self.base or not self.lang:
             raise ConfigError("language adapter: base and lang are required")
-        _choice(self.objective, "objective", ("auto", "mlm", "clm"))
-        _positive(self.patience, "patience")
+        _choice(self.objective, "objective", ("auto", "mlm", "clm", "denoise"))
+        _positive(self.mean_span_length, "mean_span_length")
         _positive(self.head_warmup_steps, "head_warmup_steps", allow_zero=True)
-        if self.eval_every is not None:
-            _positive(self.eval_every, "eval_every")
         self.base = resolve_resource(self.base)
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)
@@ -512,7 +525,8 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
 
 @dataclass
 class TaskAdapterConfig(AdapterTrainingConfig):
-    """A task adapter: LoRA + a classification head trained on the source language."""
+    """A task adapter trained on the source language: LoRA + a head (classification, tagging) or LoRA alone
+    (seq2seq and causal-LM generation)."""
 
     base: str = _help("base model folder (or hub id)", default="")
     input: Path = _help("filtered corpus folder", default=Path("."))
@@ -527,12 +541,31 @@ class TaskAdapterConfig(AdapterTrainingConfig):
     class_weights: str | None = _help("class_weights.json from the balance stage (loss weight per label)",
                                       default=None)
     label_smoothing: float = _help("cross-entropy label smoothing (0: none)", default=0.0)
+    task: str = _help(
+        "sequence_classification | token_classification (tags per word, e.g. NER) | seq2seq (encoder-decoder "
+        "generation) | causal_lm (prompted generation with a decoder)", default="sequence_classification"
+    )  # fmt: skip
+    text_field: str = _help(
+        "record field of the input: text, or for token_classification a list of words (a string is split on "
+        "whitespace)", default="text"
+    )  # fmt: skip
+    tag_scheme: str = _help("token_classification: tag scheme the tags must follow, IOB2 | BIOES", default="IOB2")
+    prompt: str | None = _help(
+        "seq2seq/causal_lm: template of the input with {field} placeholders over the record, e.g. "
+        "'{text}\\nAnswer:' (None: the text field alone; causal_lm adds a line break)", default=None
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         if not self.base:
             raise ConfigError("task adapter: base is required")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        _choice(self.task, "task", TASKS)
+        _choice(self.tag_scheme, "tag_scheme", TAG_SCHEMES)
+        if self.class_weights and self.task in ("seq2seq", "causal_lm"):
+            raise ConfigError(f"class_weights weigh labels of classification tasks, not {self.task}; remove it")
+        if self.prompt is not None:
+            prompt_fields(self.prompt)
         self.base = resolve_resource(self.base)
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)
@@ -573,11 +606,21 @@ class EvalConfig:
     bootstrap: int = _help("bootstrap resamples for CIs", default=1000)
     seed: int = _help("bootstrap seed", default=13)
     metrics: list[str] = _help("metric names (default: chosen from the predictions)", default_factory=list)
+    suite: Path | None = _help(
+        "eval suite file or folder (eval/suites): each language's split, label_field, max_records and metrics come "
+        "from its suite; a suite's values win, a value set here that contradicts one is an error", default=None
+    )  # fmt: skip
+    significance: str = _help("paired test of Δ vs the baseline: bootstrap | randomization", default="bootstrap")
     fertility: Path | None = _help(
         "tokenizer fertility JSON shown beside the scores (default: <out>/../analysis/fertility.json if present)",
         default=None,
     )
     lang_info: Path | None = _help('JSON {lang: {"tier": int, "seen": bool}} for the report', default=None)
+    num_beams: int = _help("generation tasks: beam size (1: greedy decoding)", default=1)
+    max_new_tokens: int = _help("generation tasks: longest hypothesis in tokens", default=64)
+    length_penalty: float = _help("generation tasks, beam search: exponent of the length dividing a beam's score "
+                                  "(>0 favours longer hypotheses, <0 shorter)", default=1.0)
+    no_repeat_ngram_size: int = _help("generation tasks: never repeat an n-gram of this size (0: off)", default=0)
 
     def __post_init__(self) -> None:
         self.base = resolve_resource(self.base)
@@ -596,6 +639,19 @@ class EvalConfig:
         self.langs = _langs(self.langs, "langs")
         _positive(self.bootstrap, "bootstrap")
         _positive(self.batch_size, "batch_size")
+        if self.suite is not None:
+            self.suite = Path(self.suite)
+            if not self.suite.exists():
+                raise ConfigError(f"suite {self.suite} not found; give a suite file or a folder such as eval/suites")
+        _choice(self.significance, "significance", ("bootstrap", "randomization"))
+        for name in ("num_beams", "max_new_tokens"):
+            _positive(getattr(self, name), name)
+        if not isinstance(self.length_penalty, (int, float)) or isinstance(self.length_penalty, bool):
+            raise ConfigError(f"length_penalty must be a number, got {self.length_penalty!r}")
+        _positive(self.no_repeat_ngram_size, "no_repeat_ngram_size", allow_zero=True)
+        for name in ("num_beams", "max_new_tokens", "no_repeat_ngram_size"):
+            if not isinstance(getattr(self, name), int):
+                raise ConfigError(f"{name} must be a whole number, got {getattr(self, name)!r}")
 
 
 def from_dict(cls: type, data: dict[str, Any] | None, section: str) -> Any:

@@ -6,9 +6,13 @@ never run remote code. A missing or corrupt model, tokenizer or adapter is a Mod
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
+import pickle  # only for its UnpicklingError: nothing here unpickles
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +52,75 @@ def _load_errors() -> tuple[type[BaseException], ...]:
     return (OSError, ValueError, KeyError, RuntimeError, SafetensorError)
 
 
+# Pickle weight files transformers can load; polytune refuses them outside `allowing_pickle()`.
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+_ALLOW_PICKLE = "POLYTUNE_ALLOW_PICKLE"
+
+
+@contextlib.contextmanager
+def allowing_pickle(allowed: bool = True) -> Iterator[None]:
+    """Inside the block, models may load pickle weights (.bin/.pt) through torch's weights_only loader
+    (`polytune --allow-pickle`); the previous policy comes back after it.
+
+    Kept in the environment (POLYTUNE_ALLOW_PICKLE=1) so processes started meanwhile inherit the choice.
+    """
+    before = os.environ.get(_ALLOW_PICKLE)
+    if allowed:
+        os.environ[_ALLOW_PICKLE] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_ALLOW_PICKLE, None)
+        else:
+            os.environ[_ALLOW_PICKLE] = before
+
+
+def pickle_allowed() -> bool:
+    return os.environ.get(_ALLOW_PICKLE) == "1"
+
+
+def _pickle_weights(name: str) -> list[Path]:
+    """The pickle weight files of a local model folder that has no safetensors weights ([] otherwise)."""
+    folder = Path(name)
+    if not folder.is_dir() or any(folder.glob("*.safetensors")):
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES and p.is_file())
+
+
+def _weights_policy(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Apply the safetensors-only rule to a weights load: refuse a pickle-only folder unless allowed; when allowed,
+    let transformers fall back to pickle weights, loaded with weights_only=True (tensors only, no code)."""
+    if not kwargs.get("use_safetensors"):
+        return kwargs
+    pickled = _pickle_weights(name)
+    if not pickle_allowed():
+        if pickled:
+            raise ModelError(
+                f"{name} has only pickle weights ({pickled[0].name}), and polytune loads safetensors only: convert "
+                "them to safetensors, or pass --allow-pickle (allow_pickle: true in a run config) to load them with "
+                "torch's weights_only loader"
+            )
+        return kwargs
+    if pickled:
+        log.warning("loading pickle weights %s (--allow-pickle; torch weights_only loader)", pickled[0])
+    return {**kwargs, "use_safetensors": None, "weights_only": True}
+
+
 def _load(loader: Any, name: str, what: str, **kwargs: Any) -> Any:
-    """Call `loader.from_pretrained(name)`, turning every loading failure into a ModelError naming `name`."""
+    """Call `loader.from_pretrained(name)`, turning every loading failure into a ModelError naming `name`.
+
+    Weights load from safetensors only, unless inside `allowing_pickle()` (see `_weights_policy`).
+    """
     _where(name)
+    kwargs = _weights_policy(name, kwargs)
     try:
         return loader.from_pretrained(name, **kwargs)
+    except pickle.UnpicklingError as exc:  # torch's weights_only loader met objects or code, not just tensors
+        raise ModelError(
+            f"cannot load {what} from {name}: its pickle weights hold objects other than tensors (possibly code), "
+            "which polytune never loads, even with --allow-pickle; get safetensors weights"
+        ) from exc
     except _load_errors() as exc:
         missing = not Path(name).exists()
         hint = "not a folder here nor a cached hub model; check the path" if missing else "rebuild or re-download it"
@@ -116,23 +184,28 @@ def load_mlm(base: str) -> Any:
 
 
 def lm_objective(base: str) -> str:
-    """"mlm" for encoders with a masked-LM class (BERT, XLM-R, ...), "clm" for decoders (GPT-2, Llama, ...).
+    """"denoise" for encoder-decoders (T5, Marian, BART, ...), "mlm" for encoders with a masked-LM class (BERT,
+    XLM-R, ...), "clm" for decoders (GPT-2, Llama, ...).
 
     Raises:
-        ModelError: the base has no readable config, or neither kind of LM head exists for it.
+        ModelError: the base has no readable config, or no kind of LM head exists for it.
     """
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import (
         MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
         MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+        MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES,
     )
 
     model_type = _load(AutoConfig, str(base), "model config").model_type
+    # Encoder-decoders first: BART also registers a masked-LM class, but its decoder is the point of the base.
+    if model_type in MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES:
+        return "denoise"
     if model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
         return "mlm"
     if model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         return "clm"
-    raise ModelError(f"{base} ({model_type}) has neither a masked-LM nor a causal-LM head; use an encoder or decoder")
+    raise ModelError(f"{base} ({model_type}) has no masked-LM, causal-LM or seq2seq head; use another base")
 
 
 def load_clm(base: str) -> Any:
@@ -262,16 +335,10 @@ def load_classifier(base: str, task_adapter: str | Path, lang_adapter: str | Pat
     Raises:
         ModelError: a folder is missing or corrupt, or an adapter was made for another base.
     """
-    task_adapter = Path(task_adapter)
-    read_adapter_manifest(task_adapter, base, "task")
-    labels = read_labels(task_adapter)
-    model = load_sequence_classifier(base, labels)
-    if lang_adapter is not None:
-        model, tokenizer = merge_language_adapter(model, base, lang_adapter)
-    else:
-        tokenizer = load_tokenizer(base)
-    model = _apply_adapter(model, task_adapter, merge=True)
-    model.eval()
+    task = read_adapter_manifest(task_adapter, base, "task").get("task", "sequence_classification")
+    if task != "sequence_classification":
+        raise ModelError(f"{task_adapter} is a {task} task adapter, not a classifier; load it with load_task_model")
+    model, tokenizer, labels, _ = load_task_model(base, task_adapter, lang_adapter)
     return model, tokenizer, labels
 
 
@@ -289,3 +356,119 @@ def read_labels(folder: str | Path) -> list[str]:
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
         raise ModelError(f"{path} must be a non-empty list of label names; retrain the task adapter")
     return labels
+
+
+# Task types whose adapter carries a head over labels.json (the others generate text with the base's LM head).
+LABELED_TASKS = ("sequence_classification", "token_classification")
+
+
+def check_task_architecture(base: str, task: str) -> str:
+    """The base's model_type, checked to have the model class `task` needs.
+
+    Raises:
+        ModelError: e.g. seq2seq on an encoder-only base, causal_lm on an encoder-decoder.
+    """
+    from transformers import AutoConfig
+    from transformers.models.auto import modeling_auto as auto
+
+    model_type = _load(AutoConfig, str(base), "model config").model_type
+    seq2seq = model_type in auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES
+    # BERT-likes also register a causal-LM class (BertLMHeadModel), and BART a decoder-only one: neither is a
+    # decoder-only base that prompted generation expects.
+    decoder = model_type in auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not seq2seq and (
+        model_type not in auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES
+    )
+    needs = {
+        "seq2seq": (seq2seq, "an encoder-decoder base (T5, mT5, Marian, BART, NLLB)", "use task causal_lm"),
+        "causal_lm": (decoder, "a decoder-only base (GPT-2, Llama, Qwen, ...)", "use task seq2seq"),
+        "token_classification": (
+            model_type in auto.MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES,
+            "a base with a token-classification class (BERT, XLM-R, ...)",
+            "pick another base",
+        ),
+    }
+    if task in needs and not needs[task][0]:
+        kind = "encoder-decoder" if seq2seq else "decoder" if decoder else "encoder"
+        raise ModelError(
+            f"task {task} needs {needs[task][1]}; {base} is a {model_type} ({kind}) model: {needs[task][2]} "
+            "for it, or another base"
+        )
+    return model_type
+
+
+def load_token_classifier(base: str, labels: list[str]) -> Any:
+    """The base with a fresh token-classification head over `labels` (tags).
+
+    Raises:
+        ModelError: missing or corrupt model.
+    """
+    from transformers import AutoModelForTokenClassification
+
+    return _load(
+        AutoModelForTokenClassification,
+        str(base),
+        "token-classification model",
+        use_safetensors=True,
+        trust_remote_code=False,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )
+
+
+def load_seq2seq(base: str) -> Any:
+    """The base with its sequence-to-sequence LM head (encoder-decoders: T5, Marian, BART, ...).
+
+    Raises:
+        ModelError: missing or corrupt model.
+    """
+    from transformers import AutoModelForSeq2SeqLM
+
+    return _load(AutoModelForSeq2SeqLM, str(base), "seq2seq model", use_safetensors=True, trust_remote_code=False)
+
+
+def load_task_base(base: str, task: str, labels: list[str] | None = None) -> Any:
+    """The base with the model class of `task`: a fresh head over `labels` for the labeled tasks, else its LM head.
+
+    Raises:
+        ModelError: missing or corrupt model, or one without the class the task needs.
+    """
+    check_task_architecture(base, task)
+    loaders = {
+        "sequence_classification": lambda: load_sequence_classifier(base, labels or []),
+        "token_classification": lambda: load_token_classifier(base, labels or []),
+        "seq2seq": lambda: load_seq2seq(base),
+        "causal_lm": lambda: load_clm(base),
+    }
+    return loaders[task]()
+
+
+def load_task_model(base: str, task_adapter: str | Path, lang_adapter: str | Path | None = None):
+    """Compose base + optional language adapter + task adapter of any task type for inference (merged, eval mode).
+
+    The task type and the record fields come from the task adapter's manifest; see `load_classifier` for the
+    language adapter (its tokenizer, new rows and LoRA are merged first).
+
+    Args:
+        base: base model folder (or hub id).
+        task_adapter: task adapter folder.
+        lang_adapter: language adapter folder, or None.
+
+    Returns:
+        (model, tokenizer, labels, manifest): labels is None for generation tasks; manifest["task"] is set.
+
+    Raises:
+        ModelError: a folder is missing or corrupt, or an adapter was made for another base.
+    """
+    task_adapter = Path(task_adapter)
+    meta = read_adapter_manifest(task_adapter, base, "task")
+    meta["task"] = meta.get("task", "sequence_classification")  # adapters from before task types
+    labels = read_labels(task_adapter) if meta["task"] in LABELED_TASKS else None
+    model = load_task_base(base, meta["task"], labels)
+    if lang_adapter is not None:
+        model, tokenizer = merge_language_adapter(model, base, lang_adapter)
+    else:
+        tokenizer = load_tokenizer(base)
+    model = _apply_adapter(model, task_adapter, merge=True)
+    model.eval()
+    return model, tokenizer, labels, meta

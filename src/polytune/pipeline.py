@@ -20,6 +20,7 @@ from polytune import config as C
 from polytune.errors import ConfigError, did_you_mean
 from polytune.io import read_json, resolve_resource
 from polytune.langcodes import normalize
+from polytune.models import allowing_pickle
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ SECTIONS: dict[str, type] = {
     "task_adapter": C.TaskAdapterConfig,
     "evaluation": C.EvalConfig,
 }
-GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs")
+GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs", "allow_pickle")
 STAGE_NAMES = (
     "sources", "lid", "filter", "augment", "class_weights", "balance", "tokenizer", "analyze", "adapters", "evaluation"
 )
@@ -211,19 +212,24 @@ def run_pipeline(config_path: str | Path, only: list[str] | None = None, force: 
     for name in only or []:
         if name not in STAGE_NAMES:
             raise ConfigError(f"unknown stage {name!r}{did_you_mean(name, STAGE_NAMES)}")
-    steps = plan(C.load_yaml(config_path))
+    raw = C.load_yaml(config_path)
+    allow_pickle = raw.get("allow_pickle", False)  # models may load .bin/.pt weights (like `--allow-pickle`)
+    if not isinstance(allow_pickle, bool):
+        raise ConfigError(f"allow_pickle must be true or false, got {allow_pickle!r}")
+    steps = plan(raw)
     status: dict[str, str] = {}
     upstream_ran = False  # a step that reran may have changed what every later step reads
-    for step in steps:
-        if only and step.stage not in only:
-            continue
-        if not force and not upstream_ran and step.done():
-            log.info("%s: up to date, skipped", step.name)
-            status[step.name] = "skipped"
-            continue
-        log.info("%s: running", step.name)
-        step.run()
-        status[step.name] = "ran"
-        upstream_ran = True
+    with allowing_pickle(allow_pickle):
+        for step in steps:
+            if only and step.stage not in only:
+                continue
+            if not force and not upstream_ran and step.done():
+                log.info("%s: up to date, skipped", step.name)
+                status[step.name] = "skipped"
+                continue
+            log.info("%s: running", step.name)
+            step.run()
+            status[step.name] = "ran"
+            upstream_ran = True
     workdir = steps[0].config.out.parent
     return {"workdir": str(workdir), "steps": status, "report": str(workdir / "report" / "report.md")}

@@ -185,3 +185,15 @@ def test_bad_arguments(preds, tmp_path):
         build_report(tmp_path, tmp_path / "out")
     with pytest.raises(InputError, match="no predictions for ghost"):
         build_report(preds, tmp_path / "out", systems=["ghost"])
+
+
+@pytest.mark.parametrize("task, expected", [
+    (None, ["accuracy", "macro_f1"]),  # one-word labels that repeat look like classes
+    ("causal_lm", ["bleu", "chrf", "chrf_pp", "ter", "exact_match"]),  # the task that made them says otherwise
+    ("sequence_classification", ["accuracy", "macro_f1"]),
+])  # fmt: skip
+def test_metrics_follow_the_task_recorded_by_eval(preds, tmp_path, task, expected):
+    if task is not None:
+        (preds / "predictions" / "manifest.json").write_text(json.dumps({"task": task}), encoding="utf-8")
+    report = build_report(preds, tmp_path / "out", n_resamples=20)
+    assert report["metrics"] == expected and report["task"] == task

@@ -29,8 +29,11 @@ def test_bad_suites(tmp_path):
     bad.write_text("task: t\nlang: nya_Latn\n", encoding="utf-8")
     with pytest.raises(InputError, match="missing split, metrics"):
         load_suite(bad)
+    (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no suites in"):
         load_suites(tmp_path / "empty")
+    with pytest.raises(InputError, match="not found"):
+        load_suites(tmp_path / "missing")
     (tmp_path / "t.yaml").write_text("task: t\n", encoding="utf-8")
     with pytest.raises(InputError, match="no \\{lang\\} placeholder"):
         write_suites(tmp_path / "t.yaml", ["nya"], tmp_path / "out")

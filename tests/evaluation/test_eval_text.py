@@ -120,8 +120,10 @@ def test_exact_match_and_bad_tags():
     assert em.compute([["B-PER", "O"]], [["B-PER", "O"]]) == 100.0
     from polytune.errors import ConfigError, InputError
 
-    with pytest.raises(InputError, match="list of tags"):
+    with pytest.raises(InputError, match="'ner_f1' does not fit class labels"):
         get_metric("ner_f1").compute(["B-PER"], ["B-PER"])
+    with pytest.raises(InputError, match="list of tags"):  # a list that holds something other than tag strings
+        get_metric("ner_f1").compute([["B-PER"]], [[3]])
     with pytest.raises(InputError, match="2 gold tags but 1 predicted"):
         get_metric("ner_f1").compute([["B-PER", "O"]], [["O"]])
     with pytest.raises(ConfigError, match="scheme 'IOB1'"):

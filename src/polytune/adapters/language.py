@@ -124,7 +124,7 @@ def _warm_up_head(model: Any, tokenizer: Any, train: list, cfg: LanguageAdapterC
         param.requires_grad_(False)
     count = _unfreeze_mlm_head(model)
     collator = lm_collator(tokenizer, True, cfg.mlm_probability, cfg.seed + 1)
-    warm_cfg = replace(cfg, max_steps=cfg.head_warmup_steps, gradient_checkpointing=False)
+    warm_cfg = replace(cfg, max_steps=cfg.head_warmup_steps, gradient_checkpointing=False, save_every=0)
     losses = fit(model, mlm_dataset(tokenizer, train, cfg.max_length), collator, warm_cfg, loss=masked_lm_loss)
     log.info("MLM head warm-up: %d params, %d steps, loss %.3f -> %.3f", count, len(losses), losses[0], losses[-1])
     for param in model.parameters():

@@ -1,10 +1,16 @@
-"""Task adapters: LoRA + a classification head trained on the source language, optionally on top of its
-language adapter (MAD-X stacking: train with the source LA frozen, swap in a target LA at inference).
+"""Task adapters trained on the source language, optionally on top of its language adapter (MAD-X stacking:
+train with the source LA frozen, swap in a target LA at inference).
+
+One entry point for every task type: each type builds a `TaskRun` (peft model, data, collator, loss, dev
+metrics); sequence classification lives here, token classification in `token_tasks.py`, seq2seq and causal-LM
+generation in `generation.py`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ from polytune.models import (
     merge_language_adapter,
     tokenizer_hash,
 )
+from polytune.prompts import template_for
 
 log = logging.getLogger(__name__)
 
@@ -65,85 +72,191 @@ def read_class_weights(path: str | Path, label_field: str, labels: list[str]) ->
     return [float(weights.get(label, 1.0)) for label in labels]
 
 
-def weighted_loss(weights: list[float] | None, label_smoothing: float):
-    """A `loss(model, inputs)` for `fit`: cross-entropy with class weights and label smoothing."""
+def weighted_loss(weights: list[float] | None, label_smoothing: float, shift: bool = False, feed_labels: bool = False):
+    """A `loss(model, inputs)` for `fit`: cross-entropy with class weights and label smoothing over labels != -100.
+
+    Args:
+        weights: a loss weight per label id, or None.
+        label_smoothing: cross-entropy label smoothing.
+        shift: causal LMs predict position t+1 at t: logits and labels are shifted against each other.
+        feed_labels: pass labels to the model (encoder-decoders build their decoder inputs from them).
+    """
 
     def loss(model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        logits = model(**{k: v for k, v in inputs.items() if k != "labels"}).logits
+        labels = inputs["labels"]
+        logits = model(**(inputs if feed_labels else {k: v for k, v in inputs.items() if k != "labels"})).logits
+        if shift:
+            logits, labels = logits[:, :-1], labels[:, 1:]
         weight = None if weights is None else torch.tensor(weights, device=logits.device)
         return torch.nn.functional.cross_entropy(
-            logits.float(), inputs["labels"], weight=weight, label_smoothing=label_smoothing
-        )
+            logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), weight=weight,
+            label_smoothing=label_smoothing, ignore_index=-100,
+        )  # fmt: skip
 
     return loss
 
 
-def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
-    """Train a task adapter (LoRA + classifier head) on the train split of cfg.lang; report dev accuracy.
+@torch.no_grad()
+def dev_loss(run: TaskRun, batch_size: int, shift: bool = False) -> float:
+    """Mean cross-entropy per labeled token (labels != -100) of the run's model over its dev set."""
+    model = run.model
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(run.dev_data), batch_size):
+        batch = run.collator(list(run.dev_data.select(range(i, min(i + batch_size, len(run.dev_data))))))
+        batch = {k: v.to(device_of(model)) for k, v in batch.items()}
+        labels = batch["labels"]
+        logits = model(**(batch if run.feed_labels else {k: v for k, v in batch.items() if k != "labels"})).logits
+        if shift:
+            logits, labels = logits[:, :-1], labels[:, 1:]
+        flat = logits.float().reshape(-1, logits.shape[-1])
+        total += float(torch.nn.functional.cross_entropy(flat, labels.reshape(-1), reduction="sum"))
+        count += int((labels != -100).sum())
+    model.train()
+    return total / count if count else float("nan")
 
-    Args:
-        cfg: the task adapter config.
 
-    Returns:
-        Summary: out, steps, loss_first, loss_last, dev_accuracy, labels, train_records.
+@dataclass
+class TaskRun:
+    """What one task type prepares for training: the peft model, its data and how to measure it on dev."""
 
-    Raises:
-        InputError: no training records, records without the label field, or fewer than two labels.
-        ModelError: missing/corrupt base.
-    """
-    from transformers import DataCollatorWithPadding, set_seed
+    model: Any
+    tokenizer: Any
+    train_data: Any
+    dev_data: Any
+    collator: Any
+    loss: Any = None
+    dev_metrics: Callable[[], dict[str, float]] | None = None  # after training
+    dev_before: Callable[[], dict[str, float]] | None = None  # before training (the untrained start)
+    feed_labels: bool = False
+    files: dict[str, Any] = field(default_factory=dict)  # extra JSON files of the adapter folder
+    info: dict[str, Any] = field(default_factory=dict)  # summary and manifest additions
+    meta: dict[str, Any] = field(default_factory=dict)  # manifest-only additions
 
-    set_seed(cfg.seed)
-    train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records, label_field=cfg.label_field)
-    dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records, label_field=cfg.label_field)
+
+def model_and_tokenizer(cfg: TaskAdapterConfig, model: Any) -> tuple[Any, Any]:
+    """The model with the source language adapter merged (MAD-X) when cfg has one, and the tokenizer to use."""
+    if cfg.lang_adapter is not None:
+        # MAD-X: the source LA is merged (so frozen) under the task LoRA; inference swaps in a target LA.
+        return merge_language_adapter(model, cfg.base, cfg.lang_adapter)
+    return model, load_tokenizer(cfg.base)
+
+
+def _classification(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -> TaskRun:
+    from transformers import DataCollatorWithPadding
+
     labels = sorted({str(r[cfg.label_field]) for r in train})
     if len(labels) < 2:
         raise InputError(f"{cfg.label_field!r} has a single value {labels} in the train split; a task needs two")
-    model = load_sequence_classifier(cfg.base, labels)
-    if cfg.lang_adapter is not None:
-        # MAD-X: the source LA is merged (so frozen) under the task LoRA; inference swaps in a target LA.
-        model, tokenizer = merge_language_adapter(model, cfg.base, cfg.lang_adapter)
-    else:
-        tokenizer = load_tokenizer(cfg.base)
+    model, tokenizer = model_and_tokenizer(cfg, load_sequence_classifier(cfg.base, labels))
     # task_type SEQ_CLS makes peft train and save the classifier as modules_to_save; BERT-style models also feed
     # it through a pooler, which belongs to the head (left frozen, a random or NSP-trained pooler starves it).
     pooler = ["pooler"] if getattr(getattr(model, model.base_model_prefix, None), "pooler", None) is not None else None
     peft_model = wrap_peft(model, lora_config(cfg, task_type="SEQ_CLS", modules_to_save=pooler))
     collator = DataCollatorWithPadding(tokenizer)
-    dev_data = classification_dataset(tokenizer, dev, cfg.label_field, labels, cfg.max_length)
+    texts = {"train": train, "dev": dev}
+    data = {k: classification_dataset(tokenizer, v, cfg.label_field, labels, cfg.max_length, cfg.text_field)
+            for k, v in texts.items()}  # fmt: skip
     weights = read_class_weights(cfg.class_weights, cfg.label_field, labels) if cfg.class_weights else None
     loss = weighted_loss(weights, cfg.label_smoothing) if weights is not None or cfg.label_smoothing else None
-    train_data = classification_dataset(tokenizer, train, cfg.label_field, labels, cfg.max_length)
-    losses = fit(peft_model, train_data, collator, cfg, loss=loss)
-    accuracy = _accuracy(peft_model, dev_data, collator, cfg.batch_size)
-    log.info("task adapter: dev accuracy %.3f over %d labels", accuracy, len(labels))
+    run = TaskRun(peft_model, tokenizer, data["train"], data["dev"], collator, loss)
+    run.dev_metrics = lambda: {"dev_accuracy": _accuracy(peft_model, run.dev_data, collator, cfg.batch_size)}
+    run.files = {"labels.json": labels}
+    run.info = {"labels": labels}
+    run.meta = {"class_weights": None if weights is None else dict(zip(labels, weights, strict=True))}
+    return run
+
+
+def _builders() -> dict[str, Callable[[TaskAdapterConfig, list[dict], list[dict]], TaskRun]]:
+    # Imported here: those modules build on TaskRun and the helpers above.
+    from polytune.adapters.generation import causal_lm_run, seq2seq_run
+    from polytune.adapters.token_tasks import token_classification_run
+
+    return {
+        "sequence_classification": _classification,
+        "token_classification": token_classification_run,
+        "seq2seq": seq2seq_run,
+        "causal_lm": causal_lm_run,
+    }
+
+
+def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
+    """Train a task adapter of cfg.task on the train split of cfg.lang and measure it on the dev split.
+
+    sequence_classification and token_classification train LoRA + a head over the labels (saved in labels.json);
+    seq2seq and causal_lm train LoRA on the base's own LM head. The manifest records the task type and the record
+    fields, so `polytune eval` runs the adapter without repeating them.
+
+    Args:
+        cfg: the task adapter config.
+
+    Returns:
+        Summary: out, task, steps, loss_first, loss_last, train_records, the dev metrics of the task
+        (dev_accuracy; dev_f1, dev_tag_accuracy; dev_loss_before/after) and, for labeled tasks, labels.
+
+    Raises:
+        InputError: no training records, records without the fields, fewer than two labels, malformed tags.
+        ModelError: missing/corrupt base, or a base without the model class the task needs.
+    """
+    from transformers import set_seed
+
+    set_seed(cfg.seed)
+    fields = {"label_field": cfg.label_field, "text_field": cfg.text_field}
+    if cfg.task in ("seq2seq", "causal_lm"):  # the prompt template names the input fields instead
+        fields["text_field"] = None
+    train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records, **fields)
+    dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records, **fields)
+    run = _builders()[cfg.task](cfg, train, dev)
+    before = run.dev_before() if run.dev_before is not None else {}
+    losses = fit(run.model, run.train_data, run.collator, cfg, loss=run.loss)
+    after = run.dev_metrics() if run.dev_metrics is not None else {}
+    log.info("task adapter (%s): dev %s", cfg.task, ", ".join(f"{k} {v:.4f}" for k, v in {**before, **after}.items()))
 
     summary = {
         "out": str(cfg.out),
+        "task": cfg.task,
         "steps": len(losses),
         "loss_first": losses[0],
         "loss_last": losses[-1],
-        "dev_accuracy": accuracy,
-        "labels": labels,
+        **before,
+        **after,
+        **run.info,
         "train_records": len(train),
     }
     meta = manifest(
         "adapt.task",
         cfg,
         inputs=[Path(cfg.input) / cfg.lang],
-        counts={"train_records": len(train), "dev_records": len(dev), "labels": len(labels)},
+        counts={"train_records": len(train), "dev_records": len(dev), **_label_count(run)},
         adapter="task",
+        task=cfg.task,
         base=str(cfg.base),
         base_config_hash=config_hash(cfg.base),
-        tokenizer_hash=tokenizer_hash(tokenizer),
+        tokenizer_hash=tokenizer_hash(run.tokenizer),
         lang=cfg.lang,
         steps=len(losses),
+        text_field=cfg.text_field,
         label_field=cfg.label_field,
+        **_generation_fields(cfg),
         lang_adapter=None if cfg.lang_adapter is None else str(cfg.lang_adapter),
         losses={"train_first": losses[0], "train_last": losses[-1], "train": losses},
-        dev_accuracy=accuracy,
-        class_weights=None if weights is None else dict(zip(labels, weights, strict=True)),
+        **before,
+        **after,
+        **run.meta,
     )
-    save_adapter(cfg.out, peft_model, None, {"labels.json": labels}, meta)
+    save_adapter(cfg.out, run.model, None, run.files, meta)
     log.info("saved task adapter to %s", cfg.out)
     return summary
+
+
+def _label_count(run: TaskRun) -> dict[str, int]:
+    return {"labels": len(run.info["labels"])} if "labels" in run.info else {}
+
+
+def _generation_fields(cfg: TaskAdapterConfig) -> dict[str, Any]:
+    """Manifest fields that prediction needs to build the same inputs: the prompt template, the tag scheme."""
+    if cfg.task == "token_classification":
+        return {"tag_scheme": cfg.tag_scheme}
+    if cfg.task in ("seq2seq", "causal_lm"):
+        return {"prompt": template_for(cfg.task, cfg.text_field, cfg.prompt)}
+    return {}

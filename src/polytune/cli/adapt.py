@@ -22,6 +22,8 @@ def _training_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--grad-accum", type=int, default=1, help="batches per optimizer step (default 1)")
     parser.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for activation memory")
+    parser.add_argument("--save-every", type=int, default=None,
+                        help="checkpoint every N steps; a rerun resumes (default: 10%% of the steps; 0: never)")
     add_seed(parser)
 
 
@@ -41,6 +43,7 @@ def _common(args: argparse.Namespace) -> dict:
         "precision": args.precision,
         "gradient_accumulation_steps": args.grad_accum,
         "gradient_checkpointing": args.gradient_checkpointing,
+        "save_every": args.save_every,
     }
 
 
@@ -68,14 +71,26 @@ def _task(args: argparse.Namespace) -> int:
         lang_adapter=args.lang_adapter,
         class_weights=args.class_weights,
         label_smoothing=args.label_smoothing,
+        task=args.task,
+        text_field=args.text_field,
+        tag_scheme=args.tag_scheme,
+        prompt=None if args.prompt is None else args.prompt.replace("\\n", "\n"),  # a typed \n: line break
+        **({"target_modules": args.target_modules} if args.target_modules else {}),
     )
     s = train_task_adapter(cfg)
-    print(
-        f"task adapter ({cfg.label_field}, {len(s['labels'])} labels, {cfg.lang}): {s['steps']} steps, "
-        f"loss {s['loss_first']:.3f} -> {s['loss_last']:.3f}, dev accuracy {s['dev_accuracy']:.3f}; "
-        f"saved to {s['out']}"
-    )
+    print(f"{_task_summary(cfg, s)}; saved to {s['out']}")
     return 0
+
+
+def _task_summary(cfg, s: dict) -> str:
+    """One line: what was trained, the train loss, and the task's dev measure."""
+    what = f"{len(s['labels'])} labels" if "labels" in s else cfg.task
+    line = (f"task adapter ({cfg.label_field}, {what}, {cfg.lang}): {s['steps']} steps, "
+            f"loss {s['loss_first']:.3f} -> {s['loss_last']:.3f}")  # fmt: skip
+    if "dev_accuracy" in s:
+        return f"{line}, dev accuracy {s['dev_accuracy']:.3f}"
+    line += f", dev loss {s['dev_loss_before']:.3f} -> {s['dev_loss_after']:.3f}"
+    return f"{line}, dev entity F1 {s['dev_f1']:.3f}" if "dev_f1" in s else line
 
 
 def register(subparsers) -> None:
@@ -94,7 +109,7 @@ def register(subparsers) -> None:
     )
     lang.set_defaults(handler=_language)
 
-    task = sub.add_parser("task", help="task adapter: LoRA + classifier head on the source language")
+    task = sub.add_parser("task", help="task adapter: classification, tagging or generation on the source language")
     _training_flags(task)
     task.add_argument("--lang", default="eng_Latn", help="source language (default eng_Latn)")
     task.add_argument("--label-field", default="genre", help="record field holding the label (default genre)")
@@ -103,6 +118,17 @@ def register(subparsers) -> None:
     )
     task.add_argument("--class-weights", default=None, help="class_weights.json from `polytune balance`")
     task.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing (default 0)")
+    task.add_argument(
+        "--task", default="sequence_classification", metavar="TYPE",
+        help="sequence_classification (default) | token_classification | seq2seq | causal_lm",
+    )  # fmt: skip
+    task.add_argument("--text-field", default="text", help="record field of the input text or words (default text)")
+    task.add_argument("--tag-scheme", default="IOB2", help="token_classification tags: IOB2 (default) | BIOES")
+    task.add_argument("--target-modules", nargs="+", default=None, metavar="NAME",
+                      help="modules LoRA wraps (default query value; T5: q v, GPT-2: c_attn, Llama: q_proj v_proj)")
+    task.add_argument(
+        "--prompt", default=None, help="seq2seq/causal_lm input template, e.g. '{text}\\nAnswer:' (\\n: line break)"
+    )
     task.set_defaults(handler=_task)
     _register_pack(subparsers)
 

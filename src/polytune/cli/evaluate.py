@@ -3,7 +3,7 @@
 Two forms (the second is an argparse sub-subcommand; without it, `eval` predicts and scores):
 
     polytune eval --base MODEL --task-adapter DIR --input CORPUS --out DIR --langs nya_Latn ara_Arab \\
-        --system task-only --system la+vocab=runs/la/{lang} --baseline task-only
+        --system task-only --system la+vocab=runs/la/{lang} --baseline task-only [--suite eval/suites]
     polytune eval score --predictions DIR --out DIR [--baseline NAME] [--bootstrap 1000] [--seed 13]
     polytune eval score --refs refs.tsv --hyp mt-a=a.tsv --hyp mt-b=b.tsv --out DIR [--metrics bleu chrf ter]
 
@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--baseline", help="system the others are compared with (default: the first)")
     parser.add_argument("--split", default="test", help="evaluate on records of this split (default test)")
     parser.add_argument("--max-records", type=int, help="at most this many records per language")
+    _add_generation(parser)
+    parser.add_argument("--suite", help="eval suite file or folder (eval/suites): per-language split, metrics, ...")
     _add_bootstrap(parser)
     parser.set_defaults(handler=_run)
 
@@ -54,8 +56,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.set_defaults(handler=_score)
 
 
+def _add_generation(parser: argparse.ArgumentParser) -> None:
+    """Decoding settings for seq2seq and causal_lm task adapters (ignored by classifiers and taggers)."""
+    group = parser.add_argument_group("generation (seq2seq and causal_lm task adapters)")
+    group.add_argument("--num-beams", type=int, default=1, help="beam size (default 1: greedy)")
+    group.add_argument("--max-new-tokens", type=int, default=64, help="longest hypothesis in tokens (default 64)")
+    group.add_argument("--length-penalty", type=float, default=1.0, help="beam length penalty exponent (default 1)")
+    group.add_argument("--no-repeat-ngram-size", type=int, default=0, help="never repeat an n-gram of N (default 0)")
+
+
 def _add_bootstrap(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    parser.add_argument(
+        "--significance", choices=("bootstrap", "randomization"), default="bootstrap",
+        help="paired test of Δ vs the baseline (default bootstrap; randomization: approximate randomization)",
+    )  # fmt: skip
     add_seed(parser)
 
 
@@ -90,6 +105,9 @@ def _run(args: argparse.Namespace) -> int:
         base=args.base, task_adapter=args.task_adapter, input=args.input, out=args.out,
         systems=systems_from_specs(args.system), langs=args.langs, baseline=args.baseline, split=args.split,
         max_records=args.max_records, bootstrap=args.bootstrap, seed=args.seed,
+        suite=args.suite, significance=args.significance, num_beams=args.num_beams,
+        max_new_tokens=args.max_new_tokens, length_penalty=args.length_penalty,
+        no_repeat_ngram_size=args.no_repeat_ngram_size,
     )  # fmt: skip
     _print(run_eval(cfg), args.out)
     return 0
@@ -101,7 +119,7 @@ def _score(args: argparse.Namespace) -> int:
 
     options = dict(
         baseline=args.baseline, metrics=args.metrics, n_resamples=args.bootstrap, seed=args.seed, langs=args.langs,
-        fertility=args.fertility, corpus=args.corpus, lang_info=args.lang_info,
+        fertility=args.fertility, corpus=args.corpus, lang_info=args.lang_info, significance=args.significance,
     )  # fmt: skip
     if args.refs:
         report = score_files(args.refs, parse_hyp_specs(args.hyp), args.out, args.lang, **options)

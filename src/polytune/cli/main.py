@@ -13,6 +13,7 @@ import sys
 
 from polytune import __version__
 from polytune.errors import PolytuneError
+from polytune.models import allowing_pickle
 
 # Imported lazily at start-up; a module registers its own subcommands (cli/<name>.py: register(subparsers)).
 SUBCOMMAND_MODULES = ("corpus", "balance", "augment", "tokenizer", "adapt", "evaluate", "report", "models", "run")
@@ -23,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"polytune {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="load .bin/.pt model weights (torch weights_only loader) when a model has no safetensors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
         if importlib.util.find_spec(f"polytune.cli.{name}") is not None:  # command groups still being built
@@ -55,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["TQDM_DISABLE"] = "1"
     try:
-        return args.handler(args) or 0
+        with allowing_pickle(args.allow_pickle):
+            return args.handler(args) or 0
     except PolytuneError as exc:
         if args.debug:
             raise

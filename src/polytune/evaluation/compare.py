@@ -97,7 +97,9 @@ def compare_runs(
     }
     settings = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence}
     config = {"runs": [str(r) for r in runs], "baseline": baseline, "metrics": list(metrics or []), **settings}
+    # Without --metrics, each language keeps the metrics the first run scored it with (its suite's, say).
+    per_lang = {x: [m for m, ls in first.get("metric_languages", {}).items() if x in ls] for x in langs}
     return score_found(
         found, out, baseline, metrics or first.get("metrics"), langs=[normalize(x) for x in langs],
-        settings=settings, context=context, config=config,
+        settings=settings, context=context, config=config, lang_metrics=None if metrics else per_lang,
     )  # fmt: skip

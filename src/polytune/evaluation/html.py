@@ -70,6 +70,7 @@ def _cell(text: str, p_value: float | None = None, better: bool | None = None) -
 def _rows(report: dict[str, Any], metric: str) -> list[dict[str, Any]]:
     """Table rows with significant Δ cells marked (direction-aware: lower is better for TER)."""
     tables = [*report["results"].values(), report["average"], *report.get("by_tier", {}).values()]
+    tables = [t for t in tables if metric in t["scores"][report["systems"][0]]]  # a suite may leave a metric out
     lower = metric in report.get("lower_is_better", [])
     n_scores = 7 + len(report["systems"])
     rows = []

@@ -99,8 +99,22 @@ def load_predictions(root: Path, systems: Sequence[str] | None = None) -> dict[s
     return found
 
 
+def natural_key(example_id: str) -> tuple:
+    """Sort key that orders digit runs by value, so ids "1", "2", "10" (imported rows) keep their file order.
+
+    The order matters beyond looks: sacrebleu's bootstrap draws segment positions, so its intervals equal
+    `sacrebleu --confidence` on the files only in the files' order. The id itself breaks ties ("01" and "1").
+
+    Example: natural_key("GEN.1.10") > natural_key("GEN.1.9")
+    """
+    parts = re.split(r"(\d+)", example_id)
+    runs = tuple((text, int(number)) for text, number in zip(parts[::2], [*parts[1::2], "-1"], strict=True))
+    return runs, example_id
+
+
 def align(found: dict[str, dict[str, Path]], langs: Sequence[str] | None) -> dict[str, dict[str, Any]]:
-    """Language -> {"ids", "labels", "preds": {system: [...]}} with ids sorted, after checking systems agree."""
+    """Language -> {"ids", "labels", "preds": {system: [...]}} with ids in natural order (`natural_key`), after
+    checking systems agree."""
     systems = sorted(found)
     all_langs = sorted(set().union(*(found[s] for s in systems)))
     wanted = sorted({normalize(x) for x in langs}) if langs else all_langs
@@ -111,7 +125,7 @@ def align(found: dict[str, dict[str, Path]], langs: Sequence[str] | None) -> dic
             raise InputError(f"no {lang}.jsonl for system(s) {', '.join(lacking)}; every system needs every language")
         rows = {s: _read_file(found[s][lang]) for s in systems}
         ref = systems[0]
-        ids = sorted(rows[ref])
+        ids = sorted(rows[ref], key=natural_key)
         if not ids:
             raise InputError(f"{found[ref][lang]} is empty; predict at least one example")
         for s in systems[1:]:

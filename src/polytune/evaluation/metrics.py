@@ -68,6 +68,59 @@ def _check_pair(labels: Sequence[Any], preds: Sequence[Any]) -> None:
         raise InputError("no examples to score: give at least one label and prediction")
 
 
+# What labels can be (`label_kind`); each metric says which kinds it fits (`Metric.fits`).
+CLASSES, TEXT, TAGS, MIXED = "class labels", "free text", "tag lists", "a mix of tag lists and strings"
+
+
+def label_kind(values: Sequence[Any]) -> str:
+    """What a column of labels (or predictions) holds: tag lists, free text, class labels, or a mix.
+
+    Free text is mostly distinct strings (and more than 10), most of them several words or longer than 30
+    characters (references of a translation, also in scripts written without spaces); strings that repeat (genre
+    labels, even multi-word ones), short single words (LID codes) and tiny sets are class labels, which every string
+    metric fits.
+
+    Example: label_kind(["pos", "neg", "pos"]) -> "class labels"; label_kind([["B-PER", "O"]]) -> "tag lists"
+    """
+    lists = sum(isinstance(x, list | tuple) for x in values)
+    if lists:
+        return TAGS if lists == len(values) else MIXED
+    texts = [str(x) for x in values]
+    wordy = sum(len(x) > 30 or len(x.split()) > 1 for x in texts)
+    return TEXT if 2 * wordy > len(texts) and len(set(texts)) > max(10, len(texts) // 2) else CLASSES
+
+
+def fitting_metrics(kind: str) -> list[str]:
+    """Registered metrics that fit labels of `kind`. Example: fitting_metrics("tag lists") -> ["exact_match", ...]."""
+    return [name for name in available_metrics() if kind in _REGISTRY[name].fits]
+
+
+def check_fit(metric: Metric, labels: Sequence[Any], preds: Sequence[Any], where: str = "") -> None:
+    """Raise InputError unless `metric` fits the kind of `labels` and the predictions are of the same shape.
+
+    Args:
+        metric: the metric about to score.
+        labels: gold labels (or references).
+        preds: predictions aligned with `labels`.
+        where: what the message names first, e.g. "nya_Latn, system la: ".
+
+    Raises:
+        InputError: naming the metric, the kind of labels found (with an example) and the metrics that fit it.
+    """
+    kind = label_kind(labels)
+    if kind not in metric.fits:
+        fit = ", ".join(fitting_metrics(kind)) or "none; make every label one kind"
+        example = next(x for x in labels if kind != MIXED or isinstance(x, list | tuple))
+        raise InputError(
+            f"{where}metric {metric.name!r} does not fit {kind} (labels like {str(example)[:60]!r}); "
+            f"metrics that fit {kind}: {fit}"
+        )
+    bad = next((p for p in preds if isinstance(p, list | tuple) != (kind == TAGS)), None)
+    if bad is not None:
+        shape = "tag lists" if kind == TAGS else "strings"
+        raise InputError(f"{where}the labels are {shape} but a prediction is {str(bad)[:60]!r}; predict {shape} too")
+
+
 class Metric:
     """Base class: owns the public API; subclasses fill `_point`, `statistics`, `scores_from_statistics`."""
 
@@ -75,14 +128,22 @@ class Metric:
     label: ClassVar[str] = ""  # how the report's tables name the metric
     kind: ClassVar[str] = "classification"  # or "generation": labels are references, preds hypotheses
     lower_is_better: ClassVar[bool] = False  # TER: a negative Δ is the improvement
+    fits: ClassVar[tuple[str, ...]] = (CLASSES,)  # label kinds this metric can score (see `label_kind`)
+    ci_method: ClassVar[str] = "percentile"  # "sacrebleu": per-language intervals are sacrebleu's own (stats.py)
+
+    def check(self, labels: Sequence[Any], preds: Sequence[Any]) -> None:
+        """Raise InputError unless labels and predictions align, are not empty, and are of a kind this metric fits."""
+        _check_pair(labels, preds)
+        check_fit(self, labels, preds)
 
     def compute(self, labels: Sequence[Any], preds: Sequence[Any]) -> float:
         """The corpus-level score (0..100) of `preds` against `labels`.
 
         Raises:
-            InputError: the lengths differ or there are no examples.
+            InputError: the lengths differ, there are no examples, or the labels are of a kind the metric
+                does not fit (e.g. accuracy on NER tag lists).
         """
-        _check_pair(labels, preds)
+        self.check(labels, preds)
         return float(self._point(list(labels), list(preds)))
 
     def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
@@ -124,7 +185,7 @@ class _Classification(Metric):
 
     def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
         """Columns: [correct, true one-hot (K), pred one-hot (K), true-positive one-hot (K)]."""
-        _check_pair(labels, preds)
+        self.check(labels, preds)
         classes = sorted(set(labels) | set(preds), key=str)
         index = {c: i for i, c in enumerate(classes)}
         true = np.fromiter((index[x] for x in labels), dtype=np.int64, count=len(labels))

@@ -18,7 +18,7 @@ import numpy as np
 
 from polytune import __version__
 from polytune.errors import ConfigError, InputError
-from polytune.evaluation.metrics import Metric, _check_pair, register_metric
+from polytune.evaluation.metrics import TAGS, Metric, register_metric
 
 SCHEMES = ("auto", "IOB2", "BIOES")
 
@@ -39,6 +39,7 @@ class NerF1(Metric):
     name = "ner_f1"
     label = "entity-F1"
     kind = "tagging"
+    fits = (TAGS,)
 
     def __init__(self, scheme: str = "auto") -> None:
         if scheme not in SCHEMES:
@@ -57,7 +58,7 @@ class NerF1(Metric):
         return {"IOB2": IOB2, "BIOES": IOBES, "BILOU": BILOU}[name]
 
     def _pairs(self, labels: Sequence[Any], preds: Sequence[Any]) -> tuple[list, list, Any]:
-        _check_pair(labels, preds)
+        self.check(labels, preds)
         gold, pred = _as_tags(labels, "label"), _as_tags(preds, "prediction")
         bad = next((i for i, (g, p) in enumerate(zip(gold, pred, strict=True)) if len(g) != len(p)), None)
         if bad is not None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from polytune import __version__
-from polytune.evaluation.metrics import Metric, _check_pair, register_metric
+from polytune.evaluation.metrics import CLASSES, TAGS, TEXT, Metric, register_metric
 
 # Scripts written without spaces between words, where 13a tokenization would make one "word" per sentence.
 _SEGMENT_FREE_SCRIPTS = {"Thai", "Laoo", "Khmr", "Mymr", "Tibt"}
@@ -57,6 +57,8 @@ class _Sacrebleu(Metric):
     """A sacrebleu corpus metric with one reference per example: labels are references, preds hypotheses."""
 
     kind = "generation"
+    fits = (TEXT, CLASSES)
+    ci_method = "sacrebleu"
 
     def __init__(self, **options: Any) -> None:
         self._options = options
@@ -70,7 +72,7 @@ class _Sacrebleu(Metric):
         return float(self._metric.corpus_score([str(p) for p in preds], [[str(x) for x in labels]]).score)
 
     def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
-        _check_pair(labels, preds)
+        self.check(labels, preds)
         refs = [str(x) for x in labels]
         if refs != self._cached_refs:
             # Systems scored on one language share references: sacrebleu's reference cache (its own mechanism for
@@ -165,6 +167,7 @@ class ExactMatch(Metric):
     name = "exact_match"
     label = "EM"
     kind = "generation"
+    fits = (TEXT, CLASSES, TAGS)
 
     @staticmethod
     def _same(label: Any, pred: Any) -> bool:
@@ -176,7 +179,7 @@ class ExactMatch(Metric):
         return 100.0 * float(np.mean([self._same(x, p) for x, p in zip(labels, preds, strict=True)]))
 
     def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
-        _check_pair(labels, preds)
+        self.check(labels, preds)
         return np.array([[self._same(x, p), 1.0] for x, p in zip(labels, preds, strict=True)], dtype=np.float64)
 
     def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:

@@ -45,7 +45,8 @@ def bars_png(report: dict[str, Any], metric: str) -> bytes:
     Returns:
         PNG bytes.
     """
-    langs, systems = report["languages"], report["systems"]
+    systems = report["systems"]
+    langs = [lang for lang in report["languages"] if metric in report["results"][lang]["scores"][systems[0]]]
     fig, ax = _figure(max(5.0, 0.9 * len(langs) * max(1, len(systems)) / 2 + 2), 4.0)
     width = 0.8 / len(systems)
     x = np.arange(len(langs))
@@ -70,7 +71,8 @@ def gain_png(report: dict[str, Any], metric: str) -> bytes | None:
     Returns:
         PNG bytes, or None when no language has a corpus size or there is no second system.
     """
-    langs = [lang for lang in report["languages"] if report["results"][lang].get("corpus_size")]
+    results, first = report["results"], report["systems"][0]
+    langs = [x for x in report["languages"] if results[x].get("corpus_size") and metric in results[x]["scores"][first]]
     systems = report["systems"][1:]
     if not langs or not systems:
         return None

@@ -1,11 +1,14 @@
 """Predictions of every system on every language: base + language adapter (optional) + task adapter.
 
-Writes `<out>/predictions/<system>/<lang>.jsonl` lines {"id", "lang", "label", "pred"} and a manifest.json;
-metrics and reports are computed from these files by the rest of `evaluation/`.
+Writes `<out>/predictions/<system>/<lang>.jsonl` lines {"id", "lang", "label", "pred"} and a manifest.json (with
+the task type); metrics and reports are computed from these files by the rest of `evaluation/`. Labels and
+predictions are class names (sequence classification), lists of tags, one per word (token classification), or
+reference and hypothesis texts (seq2seq, causal_lm; see `predict_tasks.py` for these two and tagging).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,24 +17,30 @@ import torch
 
 from polytune.config import EvalConfig, SystemConfig
 from polytune.errors import InputError, ModelError
+from polytune.evaluation.suites import suite_configs
 from polytune.io import iter_records, manifest, write_json, write_jsonl
 from polytune.langcodes import is_key
-from polytune.models import load_classifier
+from polytune.models import load_classifier, read_adapter_manifest
+from polytune.prompts import prompt_fields
 
 log = logging.getLogger(__name__)
 
 
-def _records(cfg: EvalConfig, lang: str) -> list[dict[str, Any]]:
-    """Records of cfg.split for `lang`, at most cfg.max_records spread evenly over the corpus order."""
+def _records(cfg: EvalConfig, lang: str, fields: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Records of cfg.split for `lang`, at most cfg.max_records spread evenly over the corpus order.
+
+    `fields` maps each field every record needs to what sets it (default: cfg.label_field, "label_field").
+    """
     folder = Path(cfg.input) / lang
     if not folder.is_dir():
         raise InputError(f"no {lang} records under {cfg.input}: expected the folder {folder}")
     records = [r for r in iter_records(folder) if r.get("split") == cfg.split]
     if not records:
         raise InputError(f"no {cfg.split} records in {folder}: check the corpus or the eval split")
-    missing = [r.get("id") for r in records if cfg.label_field not in r]
-    if missing:
-        raise InputError(f"record {missing[0]} in {folder} has no {cfg.label_field!r} field; set label_field")
+    for name, key in (fields or {cfg.label_field: "label_field"}).items():
+        missing = [r.get("id") for r in records if name not in r]
+        if missing:
+            raise InputError(f"record {missing[0]} in {folder} has no {name!r} field; set {key}")
     limit = cfg.max_records
     if limit is not None and len(records) > limit:
         records = [records[i * len(records) // limit] for i in range(limit)]
@@ -150,6 +159,68 @@ def classify_average(base: str, task_adapter, lang_adapters: list[Path], texts: 
     return [labels[j] for j in total.argmax(-1).tolist()]
 
 
+def task_inputs(cfg: EvalConfig) -> dict[str, Any]:
+    """What the task adapter's manifest says about its inputs: task type, text field, label field, prompt.
+
+    Raises:
+        ModelError: the task adapter is missing, corrupt or made for another base.
+    """
+    meta = read_adapter_manifest(cfg.task_adapter, cfg.base, "task")
+    return {
+        "task": meta.get("task", "sequence_classification"),  # adapters made before task types
+        "text_field": meta.get("text_field", "text"),
+        "label_field": meta.get("label_field"),
+        "prompt": meta.get("prompt"),
+    }
+
+
+def _fields(cfg: EvalConfig, info: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """(label field, {every field the records need: the setting that names it}) for cfg's records.
+
+    The label field is cfg.label_field when set away from its default, else the one the adapter was trained on,
+    so `polytune eval` on a NER or generation adapter needs no field flags.
+    """
+    default = next(f.default for f in dataclasses.fields(EvalConfig) if f.name == "label_field")
+    label = cfg.label_field if cfg.label_field != default or not info["label_field"] else info["label_field"]
+    fields = {label: "label_field"}
+    if info["task"] in ("seq2seq", "causal_lm"):
+        fields.update({name: "the task adapter's prompt" for name in prompt_fields(info["prompt"] or "{text}")})
+    else:
+        fields[info["text_field"]] = "the task adapter's text_field"
+    return label, fields
+
+
+def _gold(record: dict[str, Any], task: str, label: str, text: str) -> Any:
+    """A record's reference: a class name, a list of tags (one per word, checked), or a text.
+
+    Raises:
+        InputError: a tag list that is not one tag per word.
+    """
+    value = record[label]
+    if task != "token_classification":
+        return str(value)
+    words = record[text].split() if isinstance(record[text], str) else record[text]
+    if not isinstance(value, list) or not isinstance(words, list) or len(value) != len(words):
+        raise InputError(
+            f"record {record.get('id')}: {label!r} must be a list of one tag per word of {text!r}, got {value!r:.60}"
+        )
+    return [str(tag) for tag in value]
+
+
+def _predict_lang(cfg: EvalConfig, info: dict[str, Any], lang_adapter: Path | None, records: list[dict]) -> list:
+    """Predictions of base + language adapter + task adapter for one language's records, on the GPU if present."""
+    from polytune.evaluation.predict_tasks import predict_records
+    from polytune.models import load_task_model
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if info["task"] == "sequence_classification":
+        model, tokenizer, labels = load_classifier(cfg.base, cfg.task_adapter, lang_adapter)
+        texts = [str(r[info["text_field"]]) for r in records]
+        return classify(model.to(device), tokenizer, texts, labels, cfg.batch_size, cfg.max_length)
+    model, tokenizer, labels, meta = load_task_model(cfg.base, cfg.task_adapter, lang_adapter)
+    return predict_records(model.to(device), tokenizer, labels, meta, records, cfg)
+
+
 def predict(cfg: EvalConfig) -> Path:
     """Write predictions of every system in cfg.systems for every language.
 
@@ -164,21 +235,23 @@ def predict(cfg: EvalConfig) -> Path:
         ModelError: a model or adapter is missing, corrupt, or made for another base.
     """
     out = Path(cfg.out) / "predictions"
-    langs = _langs(cfg)
-    data = {lang: _records(cfg, lang) for lang in langs}  # fail on bad input before loading any model
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    configs = suite_configs(cfg)  # per-language split, label_field and max_records from cfg.suite, if any
+    langs = list(configs) or _langs(cfg)
+    info = task_inputs(cfg)
+    fields = {lang: _fields(configs.get(lang, cfg), info) for lang in langs}
+    # Fail on bad input before loading any model.
+    data = {lang: _records(configs.get(lang, cfg), lang, fields[lang][1]) for lang in langs}
+    gold = {lang: [_gold(r, info["task"], fields[lang][0], info["text_field"]) for r in records]
+            for lang, records in data.items()}  # fmt: skip
     counts: dict[str, dict[str, int]] = {}
     for system in cfg.systems:
         paths = {lang: lang_adapter_path(system, lang) for lang in langs}
         for lang in langs:
-            model, tokenizer, labels = load_classifier(cfg.base, cfg.task_adapter, paths[lang])
             records = data[lang]
-            preds = classify(
-                model.to(device), tokenizer, [r["text"] for r in records], labels, cfg.batch_size, cfg.max_length
-            )
+            preds = _predict_lang(cfg, info, paths[lang], records)
             rows = (
-                {"id": r["id"], "lang": lang, "label": str(r[cfg.label_field]), "pred": p}
-                for r, p in zip(records, preds, strict=True)
+                {"id": r["id"], "lang": lang, "label": g, "pred": p}
+                for r, g, p in zip(records, gold[lang], preds, strict=True)
             )
             counts.setdefault(system.name, {})[lang] = write_jsonl(out / system.name / f"{lang}.jsonl", rows)
             log.info("predicted %s / %s: %d records", system.name, lang, len(records))
@@ -190,6 +263,7 @@ def predict(cfg: EvalConfig) -> Path:
             inputs=[Path(cfg.input) / lang for lang in langs],
             counts=counts,
             systems={s.name: s.lang_adapter for s in cfg.systems},
+            task=info["task"],
         ),
     )
     return out

@@ -56,15 +56,19 @@ def language_rows(report: dict[str, Any], metric: str) -> list[list[str]]:
 
     rows = []
     for lang, r in report["results"].items():
+        if metric not in r["scores"][systems[0]]:  # its suite does not score this metric
+            continue
         tier = DASH if r.get("tier") is None else str(r["tier"])
         seen = {True: "yes", False: "no"}.get(r.get("seen"), DASH)
         first = [lang, r["name"], r.get("script", DASH), tier, seen, str(r["n"]), fertility_cell(r.get("fertility"))]
         rows.append(first + cells(r))
     avg = report["average"]
-    rows.append(["**average**", _plural(avg["languages"]), "", "", "", str(avg["n"]), ""] + cells(avg))
+    rows.append(["**average**", _plural(len(rows)), "", "", "", str(sum(int(r[5]) for r in rows)), ""] + cells(avg))
     for tier, table in report.get("by_tier", {}).items():
-        n = sum(report["results"][lang]["n"] for lang in table["languages"])
-        rows.append([f"*tier {tier}*", _plural(len(table["languages"])), "", tier, "", str(n), ""] + cells(table))
+        langs = [lang for lang in table["languages"] if metric in report["results"][lang]["scores"][systems[0]]]
+        n = sum(report["results"][lang]["n"] for lang in langs)
+        if langs:
+            rows.append([f"*tier {tier}*", _plural(len(langs)), "", tier, "", str(n), ""] + cells(table))
     return rows
 
 
@@ -98,6 +102,12 @@ def preamble(report: dict[str, Any]) -> str:
         "p-value; averages are macro averages over languages, their intervals from language-stratified resamples."
     )
     text += f" Lower is better for {lower}." if lower else ""
+    own = ", ".join(metric_label(m) for m, how in report.get("ci_methods", {}).items() if how == "sacrebleu")
+    if own:
+        how = "its mean ± half the 95% range" if conf == 95 else "percentiles of its resamples"
+        text += f" Per-language intervals of {own} come from sacrebleu's bootstrap ({how}; seed in the signatures)."
+    if report.get("significance") == "randomization":
+        text = text.replace("paired two-sided bootstrap p-value", "paired two-sided approximate-randomization p-value")
     return text + f" Tier: {report.get('tier_source', 'resource tier')}; fertility: tokens per word (base→extended)."
 
 

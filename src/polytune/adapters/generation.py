@@ -38,6 +38,7 @@ def _targets(records: list[dict], field: str) -> list[str]:
 def _with_dev_loss(run: TaskRun, batch_size: int, shift: bool) -> TaskRun:
     run.dev_before = lambda: {"dev_loss_before": dev_loss(run, batch_size, shift)}
     run.dev_metrics = lambda: {"dev_loss_after": dev_loss(run, batch_size, shift)}
+    run.dev_score = ("dev_loss", lambda: dev_loss(run, batch_size, shift), False)
     return run
 
 

@@ -1,4 +1,5 @@
-"""Language adapters: LoRA + trainable new embedding rows, trained by masked LM on one language (MAD-X).
+"""Language adapters: LoRA + trainable new embedding rows, trained on one language's text (MAD-X): masked LM for
+encoders, causal LM for decoders, denoising (span corruption, `denoise.py`) for encoder-decoders.
 
 The base stays frozen. A base without an MLM head (e.g. MiniLM) gets one initialized by `models.load_mlm` so
 the loss is meaningful from the first step; the head trains along but is not saved with the adapter.
@@ -12,7 +13,9 @@ from typing import Any
 
 import torch
 
-from polytune.adapters.data import load_split, mlm_dataset
+from polytune.adapters.data import denoise_dataset, load_split, mlm_dataset
+from polytune.adapters.denoise import DenoiseCollator
+from polytune.adapters.early_stop import early_stopping
 from polytune.adapters.embeddings import extend_model
 from polytune.adapters.trainer import (
     device_of,
@@ -26,14 +29,22 @@ from polytune.adapters.trainer import (
 from polytune.config import LanguageAdapterConfig
 from polytune.errors import InputError, ModelError
 from polytune.io import manifest, read_json
-from polytune.models import config_hash, lm_objective, load_clm, load_mlm, load_tokenizer, tokenizer_hash
+from polytune.models import (
+    config_hash,
+    lm_objective,
+    load_clm,
+    load_mlm,
+    load_seq2seq,
+    load_tokenizer,
+    tokenizer_hash,
+)
 
 log = logging.getLogger(__name__)
 
 
 @torch.no_grad()
 def _lm_loss(model: Any, batches: list[dict[str, torch.Tensor]]) -> float:
-    """Mean LM loss per predicted token (masked, or next-token) over fixed batches."""
+    """Mean LM loss per predicted token (masked, next-token, or reconstructed) over fixed batches."""
     model.eval()
     total, count = 0.0, 0
     for batch in batches:
@@ -92,26 +103,6 @@ def _init_new_rows(model: Any, extension: dict[str, Any], tokenizer: Any, cfg: L
     return new_ids
 
 
-def _early_stopping(model: Any, dev_batches: list, every: int, patience: int, history: list):
-    """A TrainerCallback measuring held-out loss every `every` steps; stops after `patience` evaluations without
-    improvement. Measured losses are appended to `history` as (step, loss)."""
-    from transformers import TrainerCallback
-
-    class _EarlyStopping(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step % every:
-                return control
-            history.append((state.global_step, _lm_loss(model, dev_batches)))
-            best = min(range(len(history)), key=lambda i: history[i][1])
-            if len(history) - 1 - best >= patience:
-                log.info("early stop at step %d: no held-out improvement since step %d", *[state.global_step,
-                                                                                           history[best][0]])
-                control.should_training_stop = True
-            return control
-
-    return _EarlyStopping()
-
-
 def _warm_up_head(model: Any, tokenizer: Any, train: list, cfg: LanguageAdapterConfig) -> None:
     """Fit the MLM head alone (base frozen, no backward through it) for cfg.head_warmup_steps.
 
@@ -138,7 +129,7 @@ def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[in
     if tokenizer.pad_token is None:  # decoders (GPT-2, Llama) ship none; batches need one
         tokenizer.pad_token = tokenizer.eos_token
     extension = _read_extension(cfg.tokenizer)
-    model = load_mlm(cfg.base) if objective == "mlm" else load_clm(cfg.base)
+    model = {"mlm": load_mlm, "clm": load_clm, "denoise": load_seq2seq}[objective](cfg.base)
     new_ids = _init_new_rows(model, extension, tokenizer, cfg, train) if extension else []
     warm = objective == "mlm" and cfg.head_warmup_steps > 0
     if warm:
@@ -149,6 +140,20 @@ def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[in
     log.info("language adapter %s (%s): %d train records, %d new tokens, MLM head %d params",
              cfg.lang, objective, len(train), len(new_ids), head)
     return tokenizer, peft_model, new_ids, objective
+
+
+def _eos_pad(tokenizer: Any, model: Any) -> tuple[int, int]:
+    """End-of-sequence and padding ids of an encoder-decoder (the tokenizer's, else the model config's).
+
+    Raises:
+        ModelError: neither names an end-of-sequence token.
+    """
+    config = (model.get_base_model() if hasattr(model, "get_base_model") else model).config
+    eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else config.eos_token_id
+    if eos is None:
+        raise ModelError("the tokenizer and the model config name no end-of-sequence token; denoising needs one")
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else config.pad_token_id
+    return int(eos), int(pad if pad is not None else 0)
 
 
 def _token_indices(model: Any, new_ids: list[int]) -> Any:
@@ -163,13 +168,15 @@ def _token_indices(model: Any, new_ids: list[int]) -> Any:
 
 
 def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
-    """Train a language adapter on the train split of cfg.lang (MLM for encoders, CLM for decoders); save it.
+    """Train a language adapter on the train split of cfg.lang (MLM for encoders, CLM for decoders, denoising for
+    encoder-decoders); save it.
 
     Args:
         cfg: the language adapter config.
 
     Returns:
-        Summary: out, steps, loss_first, loss_last, dev_loss_before, dev_loss_after, new_tokens, train_records.
+        Summary: out, steps, loss_first, loss_last, dev_loss_before, dev_loss_after, new_tokens, train_records,
+        objective.
 
     Raises:
         InputError: no training records for the language.
@@ -183,21 +190,27 @@ def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
     tokenizer, peft_model, new_ids, objective = _prepare(cfg, train)
 
     def collator():
+        if objective == "denoise":
+            eos, pad = _eos_pad(tokenizer, peft_model)
+            return DenoiseCollator(tokenizer, cfg.mlm_probability, cfg.mean_span_length, cfg.seed, eos, pad)
         return lm_collator(tokenizer, objective == "mlm", cfg.mlm_probability, cfg.seed)
 
-    dev_data, masker = mlm_dataset(tokenizer, dev, cfg.max_length), collator()
+    dataset = denoise_dataset if objective == "denoise" else mlm_dataset
+    dev_data, masker = dataset(tokenizer, dev, cfg.max_length), collator()
     # Mask the dev set once, so the loss before and after training is measured on the same masked tokens.
     dev_batches = [masker(list(dev_data.select(range(i, min(i + cfg.batch_size, len(dev_data))))))
                    for i in range(0, len(dev_data), cfg.batch_size)]  # fmt: skip
-    dev_before, history = _lm_loss(peft_model, dev_batches), []
+    dev_before = _lm_loss(peft_model, dev_batches)
     every = cfg.eval_every
-    stopper = [_early_stopping(peft_model, dev_batches, every, cfg.patience, history)] if every else []
-    losses = fit(peft_model, mlm_dataset(tokenizer, train, cfg.max_length), collator(), cfg, loss=masked_lm_loss,
+    stopper = [early_stopping(peft_model, lambda: _lm_loss(peft_model, dev_batches), every, cfg.patience,
+                              "dev_loss")] if every else []  # fmt: skip
+    losses = fit(peft_model, dataset(tokenizer, train, cfg.max_length), collator(), cfg, loss=masked_lm_loss,
                  callbacks=stopper)  # fmt: skip
     dev_after = _lm_loss(peft_model, dev_batches)
+    history = stopper[0].history if stopper else []
     summary = {"out": str(cfg.out), "steps": len(losses), "loss_first": losses[0], "loss_last": losses[-1],
                "dev_loss_before": dev_before, "dev_loss_after": dev_after, "new_tokens": len(new_ids),
-               "train_records": len(train)}  # fmt: skip
+               "train_records": len(train), "objective": objective}  # fmt: skip
     meta = manifest(
         "adapt.language",
         cfg,

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from polytune.adapters.data import classification_dataset, load_split
+from polytune.adapters.early_stop import early_stopping
 from polytune.adapters.trainer import device_of, fit, lora_config, save_adapter, wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError
@@ -129,6 +130,8 @@ class TaskRun:
     dev_metrics: Callable[[], dict[str, float]] | None = None  # after training
     dev_before: Callable[[], dict[str, float]] | None = None  # before training (the untrained start)
     feed_labels: bool = False
+    # (name, measure, higher_is_better): the dev metric early stopping watches (eval_every).
+    dev_score: tuple[str, Callable[[], float], bool] | None = None
     files: dict[str, Any] = field(default_factory=dict)  # extra JSON files of the adapter folder
     info: dict[str, Any] = field(default_factory=dict)  # summary and manifest additions
     meta: dict[str, Any] = field(default_factory=dict)  # manifest-only additions
@@ -161,6 +164,7 @@ def _classification(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) 
     loss = weighted_loss(weights, cfg.label_smoothing) if weights is not None or cfg.label_smoothing else None
     run = TaskRun(peft_model, tokenizer, data["train"], data["dev"], collator, loss)
     run.dev_metrics = lambda: {"dev_accuracy": _accuracy(peft_model, run.dev_data, collator, cfg.batch_size)}
+    run.dev_score = ("dev_accuracy", lambda: _accuracy(peft_model, run.dev_data, collator, cfg.batch_size), True)
     run.files = {"labels.json": labels}
     run.info = {"labels": labels}
     run.meta = {"class_weights": None if weights is None else dict(zip(labels, weights, strict=True))}
@@ -185,14 +189,17 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
 
     sequence_classification and token_classification train LoRA + a head over the labels (saved in labels.json);
     seq2seq and causal_lm train LoRA on the base's own LM head. The manifest records the task type and the record
-    fields, so `polytune eval` runs the adapter without repeating them.
+    fields, so `polytune eval` runs the adapter without repeating them. With eval_every, the dev metric of the task
+    (accuracy, entity F1, dev loss) is measured every N steps, training stops after `patience` measurements without
+    improvement, and the best step's weights are the ones saved (history and best step in the manifest).
 
     Args:
         cfg: the task adapter config.
 
     Returns:
         Summary: out, task, steps, loss_first, loss_last, train_records, the dev metrics of the task
-        (dev_accuracy; dev_f1, dev_tag_accuracy; dev_loss_before/after) and, for labeled tasks, labels.
+        (dev_accuracy; dev_f1, dev_tag_accuracy; dev_loss_before/after), for labeled tasks labels and, with
+        eval_every, best_step (the step whose weights were kept; the dev metrics are measured on them).
 
     Raises:
         InputError: no training records, records without the fields, fewer than two labels, malformed tags.
@@ -208,7 +215,9 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
     dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records, **fields)
     run = _builders()[cfg.task](cfg, train, dev)
     before = run.dev_before() if run.dev_before is not None else {}
-    losses = fit(run.model, run.train_data, run.collator, cfg, loss=run.loss)
+    stopper = _stopper(cfg, run)
+    losses = fit(run.model, run.train_data, run.collator, cfg, loss=run.loss, callbacks=[stopper] if stopper else None)
+    stopping = _restore_best(stopper, len(losses))
     after = run.dev_metrics() if run.dev_metrics is not None else {}
     log.info("task adapter (%s): dev %s", cfg.task, ", ".join(f"{k} {v:.4f}" for k, v in {**before, **after}.items()))
 
@@ -222,6 +231,7 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
         **after,
         **run.info,
         "train_records": len(train),
+        **({"best_step": stopping["best_step"]} if stopping else {}),
     }
     meta = manifest(
         "adapt.task",
@@ -240,6 +250,7 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
         **_generation_fields(cfg),
         lang_adapter=None if cfg.lang_adapter is None else str(cfg.lang_adapter),
         losses={"train_first": losses[0], "train_last": losses[-1], "train": losses},
+        early_stopping=stopping,
         **before,
         **after,
         **run.meta,
@@ -247,6 +258,22 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
     save_adapter(cfg.out, run.model, None, run.files, meta)
     log.info("saved task adapter to %s", cfg.out)
     return summary
+
+
+def _stopper(cfg: TaskAdapterConfig, run: TaskRun) -> Any:
+    """The early-stopping callback on the task's dev metric (keeping the best weights), or None without eval_every."""
+    if not cfg.eval_every or run.dev_score is None:
+        return None
+    name, measure, higher = run.dev_score
+    return early_stopping(run.model, measure, cfg.eval_every, cfg.patience, name, higher, keep_best=True)
+
+
+def _restore_best(stopper: Any, steps: int) -> dict[str, Any] | None:
+    """Put the best measured weights back (the saved adapter is the best step's); the manifest's record of it."""
+    if stopper is None:
+        return None
+    stopper.restore_best()
+    return {**stopper.summary(), "steps": steps}
 
 
 def _label_count(run: TaskRun) -> dict[str, int]:

@@ -82,6 +82,7 @@ def token_classification_run(cfg: TaskAdapterConfig, train: list[dict], dev: lis
     run.dev_before = lambda: {"dev_loss_before": dev_loss(run, cfg.batch_size)}
     run.dev_metrics = lambda: {"dev_loss_after": dev_loss(run, cfg.batch_size),
                                **_tag_scores(run, labels, cfg.tag_scheme, cfg.batch_size)}  # fmt: skip
+    run.dev_score = ("dev_f1", lambda: _tag_scores(run, labels, cfg.tag_scheme, cfg.batch_size)["dev_f1"], True)
     run.files = {"labels.json": labels}
     run.info = {"labels": labels}
     run.meta = {"class_weights": None if weights is None else dict(zip(labels, weights, strict=True))}

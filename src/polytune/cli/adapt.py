@@ -24,6 +24,12 @@ def _training_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for activation memory")
     parser.add_argument("--save-every", type=int, default=None,
                         help="checkpoint every N steps; a rerun resumes (default: 10%% of the steps; 0: never)")
+    parser.add_argument("--target-modules", nargs="+", default=None, metavar="NAME",
+                        help="modules LoRA wraps (default query value; T5: q v, GPT-2: c_attn, Llama: q_proj v_proj)")
+    parser.add_argument("--eval-every", type=int, default=None,
+                        help="measure the dev metric every N steps and stop early (default: never)")
+    parser.add_argument("--patience", type=int, default=3,
+                        help="early stopping: dev measurements without improvement before stopping (default 3)")
     add_seed(parser)
 
 
@@ -44,6 +50,9 @@ def _common(args: argparse.Namespace) -> dict:
         "gradient_accumulation_steps": args.grad_accum,
         "gradient_checkpointing": args.gradient_checkpointing,
         "save_every": args.save_every,
+        "eval_every": args.eval_every,
+        "patience": args.patience,
+        **({"target_modules": args.target_modules} if args.target_modules else {}),
     }
 
 
@@ -51,12 +60,12 @@ def _language(args: argparse.Namespace) -> int:
     from polytune.adapters.train import train_language_adapter
     from polytune.config import LanguageAdapterConfig
 
-    cfg = LanguageAdapterConfig(**_common(args), tokenizer=args.tokenizer, init=args.init)
+    cfg = LanguageAdapterConfig(**_common(args), tokenizer=args.tokenizer, init=args.init, objective=args.objective)
     s = train_language_adapter(cfg)
     print(
-        f"language adapter {cfg.lang}: {s['steps']} steps, loss {s['loss_first']:.3f} -> {s['loss_last']:.3f}, "
-        f"dev MLM {s['dev_loss_before']:.3f} -> {s['dev_loss_after']:.3f}, {s['new_tokens']} new tokens; "
-        f"saved to {s['out']}"
+        f"language adapter {cfg.lang}: {s['steps']} steps ({s['objective']}), loss {s['loss_first']:.3f} -> "
+        f"{s['loss_last']:.3f}, dev loss {s['dev_loss_before']:.3f} -> {s['dev_loss_after']:.3f}, "
+        f"{s['new_tokens']} new tokens; saved to {s['out']}"
     )
     return 0
 
@@ -75,7 +84,6 @@ def _task(args: argparse.Namespace) -> int:
         text_field=args.text_field,
         tag_scheme=args.tag_scheme,
         prompt=None if args.prompt is None else args.prompt.replace("\\n", "\n"),  # a typed \n: line break
-        **({"target_modules": args.target_modules} if args.target_modules else {}),
     )
     s = train_task_adapter(cfg)
     print(f"{_task_summary(cfg, s)}; saved to {s['out']}")
@@ -87,6 +95,8 @@ def _task_summary(cfg, s: dict) -> str:
     what = f"{len(s['labels'])} labels" if "labels" in s else cfg.task
     line = (f"task adapter ({cfg.label_field}, {what}, {cfg.lang}): {s['steps']} steps, "
             f"loss {s['loss_first']:.3f} -> {s['loss_last']:.3f}")  # fmt: skip
+    if "best_step" in s:
+        line += f", best dev step {s['best_step']} kept"
     if "dev_accuracy" in s:
         return f"{line}, dev accuracy {s['dev_accuracy']:.3f}"
     line += f", dev loss {s['dev_loss_before']:.3f} -> {s['dev_loss_after']:.3f}"
@@ -97,7 +107,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("adapt", help="train language or task adapters (peft LoRA)")
     sub = parser.add_subparsers(dest="adapt_command", metavar="KIND", required=True)
 
-    lang = sub.add_parser("language", help="language adapter: LoRA + new embedding rows, masked LM")
+    lang = sub.add_parser("language", help="language adapter: LoRA + new rows, masked/causal LM or denoising")
     _training_flags(lang)
     lang.add_argument("--lang", required=True, help="the adapter's language (e.g. nya or nya_Latn)")
     lang.add_argument("--tokenizer", default=None, help="extended tokenizer folder (with extension.json)")
@@ -107,6 +117,8 @@ def register(subparsers) -> None:
         choices=("subword_mean", "mean", "random", "focus"),
         help="new-row initialization (default subword_mean)",
     )
+    lang.add_argument("--objective", default="auto", choices=("auto", "mlm", "clm", "denoise"),
+                      help="training objective (default auto: mlm encoders, clm decoders, denoise encoder-decoders)")
     lang.set_defaults(handler=_language)
 
     task = sub.add_parser("task", help="task adapter: classification, tagging or generation on the source language")
@@ -124,8 +136,6 @@ def register(subparsers) -> None:
     )  # fmt: skip
     task.add_argument("--text-field", default="text", help="record field of the input text or words (default text)")
     task.add_argument("--tag-scheme", default="IOB2", help="token_classification tags: IOB2 (default) | BIOES")
-    task.add_argument("--target-modules", nargs="+", default=None, metavar="NAME",
-                      help="modules LoRA wraps (default query value; T5: q v, GPT-2: c_attn, Llama: q_proj v_proj)")
     task.add_argument(
         "--prompt", default=None, help="seq2seq/causal_lm input template, e.g. '{text}\\nAnswer:' (\\n: line break)"
     )

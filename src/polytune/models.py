@@ -242,6 +242,20 @@ def init_missing_head(model: Any, missing: set[str]) -> None:
                 param.zero_()
 
 
+def _load_with_labels(loader: Any, base: str, what: str, labels: list[str]) -> Any:
+    """`base` through an Auto*Classification `loader`, with a fresh head over `labels` (names kept in the config)."""
+    return _load(
+        loader,
+        str(base),
+        what,
+        use_safetensors=True,
+        trust_remote_code=False,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )
+
+
 def load_sequence_classifier(base: str, labels: list[str]) -> Any:
     """The base with a fresh sequence-classification head over `labels`.
 
@@ -250,16 +264,7 @@ def load_sequence_classifier(base: str, labels: list[str]) -> Any:
     """
     from transformers import AutoModelForSequenceClassification
 
-    return _load(
-        AutoModelForSequenceClassification,
-        str(base),
-        "classification model",
-        use_safetensors=True,
-        trust_remote_code=False,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={name: i for i, name in enumerate(labels)},
-    )
+    return _load_with_labels(AutoModelForSequenceClassification, base, "classification model", labels)
 
 
 def read_adapter_manifest(folder: str | Path, base: str, kind: str) -> dict[str, Any]:
@@ -404,16 +409,7 @@ def load_token_classifier(base: str, labels: list[str]) -> Any:
     """
     from transformers import AutoModelForTokenClassification
 
-    return _load(
-        AutoModelForTokenClassification,
-        str(base),
-        "token-classification model",
-        use_safetensors=True,
-        trust_remote_code=False,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={name: i for i, name in enumerate(labels)},
-    )
+    return _load_with_labels(AutoModelForTokenClassification, base, "token-classification model", labels)
 
 
 def load_seq2seq(base: str) -> Any:

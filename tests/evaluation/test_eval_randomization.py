@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from tests.evaluation.marks import write_marked
 
 from polytune.cli import main
 from polytune.config import EvalConfig
@@ -47,14 +48,7 @@ def test_p_approaches_the_exact_permutation_p_value():
 
 
 def _write(root, marks):
-    gold = ["law", "history", "wisdom"]
-    for system, per_lang in marks.items():
-        for lang, m in per_lang.items():
-            rows = [{"id": str(i), "label": gold[i % 3], "pred": gold[i % 3] if c == "1" else "x"}
-                    for i, c in enumerate(m)]  # fmt: skip
-            (root / system).mkdir(parents=True, exist_ok=True)
-            (root / system / f"{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
-    return root
+    return write_marked(root, marks, wrong="x")
 
 
 def test_report_with_randomization(tmp_path):

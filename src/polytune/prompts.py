@@ -18,6 +18,8 @@ def prompt_fields(template: str) -> list[str]:
     Raises:
         ConfigError: the template does not parse, has a positional or formatted placeholder, or none at all.
     """
+    if not isinstance(template, str):
+        raise ConfigError(f"prompt must be a text template such as '{{text}}\\nAnswer:', got {template!r}")
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
@@ -80,3 +82,21 @@ def prompt_ids(tokenizer: Any, text: str, bos: int | None) -> list[int]:
     """Token ids of a rendered prompt: bos (when the model has one) + the text without other special tokens."""
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     return ([bos] if bos is not None else []) + list(ids)
+
+
+def keep_end(ids: list[int], keep: int, bos: int | None) -> list[int]:
+    """The last `keep` ids of a prompt (its end leads into the answer), a leading bos kept in front: decoders such
+    as Llama expect it at position 0. Example: keep_end([1, 5, 6, 7], 3, bos=1) -> [1, 6, 7]"""
+    if len(ids) <= keep:
+        return ids
+    head = ids[:1] if bos is not None and ids[:1] == [bos] else []
+    return head + ids[len(ids) - (keep - len(head)) :]
+
+
+def pad_id(tokenizer: Any, config: Any) -> int:
+    """The padding id of an encoder-decoder: the tokenizer's, else the model config's, else 0 (padding is masked
+    out of attention and loss, so any id serves)."""
+    for pad in (tokenizer.pad_token_id, getattr(config, "pad_token_id", None)):
+        if pad is not None:
+            return int(pad)
+    return 0

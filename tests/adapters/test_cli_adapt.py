@@ -79,3 +79,19 @@ def test_adapt_bad_input_exits_2(tmp_path, tiny_bert, synthetic_corpus, capsys, 
     )
     err = capsys.readouterr().err.strip()
     assert rc == 2 and match in err and len(err.splitlines()) == 1
+
+
+def test_adapt_language_head_warmup_flag(tmp_path, tiny_bert, synthetic_corpus):
+    import json
+
+    firsts = {}
+    for warm in (0, 3):
+        out = tmp_path / f"la{warm}"
+        args = ["--quiet", "adapt", "language", "--base", str(tiny_bert), "--input", str(synthetic_corpus),
+                "--lang", "ny", "--out", str(out), "--max-steps", "2", "--batch-size", "4",
+                "--head-warmup-steps", str(warm)]  # fmt: skip
+        assert main(args) == 0
+        meta = json.loads((out / "manifest.json").read_text())
+        assert meta["config"]["head_warmup_steps"] == warm
+        firsts[warm] = meta["losses"]["train_first"]
+    assert firsts[3] != firsts[0]  # the adapter's first step sees the warmed-up head

@@ -44,9 +44,11 @@ def test_plan_takes_each_languages_suite(tmp_path, corpus):
     plan = suite_plan(config(corpus, suites, max_records=None))
     assert list(plan) == ["ara_Arab", "nya_Latn"]  # every suite's language when langs is empty
     assert plan["nya_Latn"] | {"file": ""} == {
-        "split": "test", "label_field": "genre", "max_records": 2000, "metrics": ["accuracy", "macro_f1"], "file": ""
+        "split": "test", "label_field": "genre", "max_records": 2000, "metrics": ["accuracy", "macro_f1"], "file": "",
+        "stated": ["label_field", "max_records", "metrics", "split"],  # what the suite itself says, not the config
     }  # fmt: skip
     assert plan["ara_Arab"]["split"] == "dev" and plan["ara_Arab"]["label_field"] == "source"
+    assert plan["ara_Arab"]["stated"] == ["label_field", "metrics", "split"]
     assert plan["ara_Arab"]["max_records"] is None and plan["ara_Arab"]["file"] == str(suites / "ara_Arab.yaml")
     # langs selects among the suites; the config fills what a suite leaves out (ara has no max_records).
     configs = suite_configs(config(corpus, suites, langs=["ar"], max_records=9))

@@ -12,6 +12,7 @@ from typing import Any
 from polytune.errors import InputError
 from polytune.io import iter_records
 from polytune.langcodes import is_key
+from polytune.prompts import keep_end
 
 
 def spread(items: list[Any], limit: int | None) -> list[Any]:
@@ -178,27 +179,31 @@ def seq2seq_dataset(tokenizer: Any, sources: list[str], targets: list[str], max_
     return Dataset.from_dict({"input_ids": tokenize(tokenizer, sources, max_length), "labels": labels})
 
 
-def causal_example(prompt: list[int], target: list[int], eos: int, max_length: int) -> tuple[list[int], list[int]]:
+def causal_example(
+    prompt: list[int], target: list[int], eos: int, max_length: int, bos: int | None = None
+) -> tuple[list[int], list[int]]:
     """(input_ids, labels) of prompt + target + eos, the loss on the target and eos only (prompt labels -100).
 
-    Too long: the prompt loses tokens at its start first (its end leads into the answer), down to half of
-    `max_length`, then the target loses its end.
+    Too long: the prompt loses tokens at its start first (its end leads into the answer; a leading `bos` stays),
+    down to half of `max_length`, then the target loses its end.
 
     Example: causal_example([5, 6], [7], eos=2, max_length=8) -> ([5, 6, 7, 2], [-100, -100, 7, 2])
     """
     answer = [*target, eos]
     keep = max(max_length // 2, max_length - len(answer))
-    prompt = prompt[-keep:] if len(prompt) > keep else prompt
+    prompt = keep_end(prompt, keep, bos)
     answer = answer[: max(max_length - len(prompt), 1)]
     return prompt + answer, [-100] * len(prompt) + answer
 
 
-def causal_dataset(tokenizer: Any, prompts: list[list[int]], targets: list[str], eos: int, max_length: int):
+def causal_dataset(
+    tokenizer: Any, prompts: list[list[int]], targets: list[str], eos: int, max_length: int, bos: int | None = None
+):
     """A `datasets.Dataset` of prompt + target + eos `input_ids` with `labels` on the target tokens only."""
     from datasets import Dataset
 
     target_ids = tokenizer(targets, add_special_tokens=False)["input_ids"]
-    pairs = [causal_example(p, t, eos, max_length) for p, t in zip(prompts, target_ids, strict=True)]
+    pairs = [causal_example(p, t, eos, max_length, bos) for p, t in zip(prompts, target_ids, strict=True)]
     return Dataset.from_dict({"input_ids": [p[0] for p in pairs], "labels": [p[1] for p in pairs]})
 
 

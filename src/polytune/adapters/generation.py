@@ -19,7 +19,7 @@ from polytune.adapters.trainer import lora_config, wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError
 from polytune.models import load_task_base
-from polytune.prompts import decoder_special_ids, prompt_ids, render_prompt, template_for
+from polytune.prompts import decoder_special_ids, pad_id, prompt_ids, render_prompt, template_for
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,9 @@ def seq2seq_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -> T
         )
         for name, records in (("train", train), ("dev", dev))
     }
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else model.config.pad_token_id
     loss = weighted_loss(None, cfg.label_smoothing, feed_labels=True) if cfg.label_smoothing else None
-    run = TaskRun(peft_model, tokenizer, data["train"], data["dev"], pad_collator(pad or 0), loss, feed_labels=True)
+    collator = pad_collator(pad_id(tokenizer, model.config))
+    run = TaskRun(peft_model, tokenizer, data["train"], data["dev"], collator, loss, feed_labels=True)
     return _with_dev_loss(run, cfg.batch_size, shift=False)
 
 
@@ -85,6 +85,7 @@ def causal_lm_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) ->
             _targets(records, cfg.label_field),
             eos,
             cfg.max_length,
+            bos,
         )
         for name, records in (("train", train), ("dev", dev))
     }

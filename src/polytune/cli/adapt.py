@@ -60,7 +60,8 @@ def _language(args: argparse.Namespace) -> int:
     from polytune.adapters.train import train_language_adapter
     from polytune.config import LanguageAdapterConfig
 
-    cfg = LanguageAdapterConfig(**_common(args), tokenizer=args.tokenizer, init=args.init, objective=args.objective)
+    cfg = LanguageAdapterConfig(**_common(args), tokenizer=args.tokenizer, init=args.init, objective=args.objective,
+                                head_warmup_steps=args.head_warmup_steps)
     s = train_language_adapter(cfg)
     print(
         f"language adapter {cfg.lang}: {s['steps']} steps ({s['objective']}), loss {s['loss_first']:.3f} -> "
@@ -119,6 +120,8 @@ def register(subparsers) -> None:
     )
     lang.add_argument("--objective", default="auto", choices=("auto", "mlm", "clm", "denoise"),
                       help="training objective (default auto: mlm encoders, clm decoders, denoise encoder-decoders)")
+    lang.add_argument("--head-warmup-steps", type=int, default=0,
+                      help="fit a missing MLM head alone for N steps first, then freeze it (default 0)")
     lang.set_defaults(handler=_language)
 
     task = sub.add_parser("task", help="task adapter: classification, tagging or generation on the source language")

@@ -17,11 +17,11 @@ import torch
 
 from polytune.config import EvalConfig, SystemConfig
 from polytune.errors import InputError, ModelError
-from polytune.evaluation.suites import suite_configs
+from polytune.evaluation.suites import suite_configs, suite_plan
 from polytune.io import iter_records, manifest, write_json, write_jsonl
 from polytune.langcodes import is_key
 from polytune.models import load_classifier, read_adapter_manifest
-from polytune.prompts import prompt_fields
+from polytune.prompts import prompt_fields, template_for
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,6 @@ def _check_ensemble(base: str, folders: list[Path], weights: list[float] | None)
     Raises:
         ModelError: no adapter, a weight count or value that does not fit, adapters with different tokenizers.
     """
-    from polytune.models import read_adapter_manifest
-
     if not folders:
         raise ModelError("an ensemble needs at least one language adapter; give the related languages' adapters")
     weights = [1.0] * len(folders) if weights is None else [float(w) for w in weights]
@@ -174,17 +172,19 @@ def task_inputs(cfg: EvalConfig) -> dict[str, Any]:
     }
 
 
-def _fields(cfg: EvalConfig, info: dict[str, Any]) -> tuple[str, dict[str, str]]:
+def _fields(cfg: EvalConfig, info: dict[str, Any], suite_label: bool = False) -> tuple[str, dict[str, str]]:
     """(label field, {every field the records need: the setting that names it}) for cfg's records.
 
-    The label field is cfg.label_field when set away from its default, else the one the adapter was trained on,
-    so `polytune eval` on a NER or generation adapter needs no field flags.
+    The label field is cfg.label_field when a suite names it or it is set away from its default, else the one the
+    adapter was trained on, so `polytune eval` on a NER or generation adapter needs no field flags.
     """
     default = next(f.default for f in dataclasses.fields(EvalConfig) if f.name == "label_field")
-    label = cfg.label_field if cfg.label_field != default or not info["label_field"] else info["label_field"]
+    given = suite_label or cfg.label_field != default
+    label = cfg.label_field if given or not info["label_field"] else info["label_field"]
     fields = {label: "label_field"}
     if info["task"] in ("seq2seq", "causal_lm"):
-        fields.update({name: "the task adapter's prompt" for name in prompt_fields(info["prompt"] or "{text}")})
+        template = template_for(info["task"], info["text_field"], info["prompt"])
+        fields.update({name: "the task adapter's prompt" for name in prompt_fields(template)})
     else:
         fields[info["text_field"]] = "the task adapter's text_field"
     return label, fields
@@ -235,10 +235,12 @@ def predict(cfg: EvalConfig) -> Path:
         ModelError: a model or adapter is missing, corrupt, or made for another base.
     """
     out = Path(cfg.out) / "predictions"
-    configs = suite_configs(cfg)  # per-language split, label_field and max_records from cfg.suite, if any
+    plan = suite_plan(cfg)  # per-language split, label_field and max_records from cfg.suite, if any
+    configs = suite_configs(cfg, plan)
     langs = list(configs) or _langs(cfg)
     info = task_inputs(cfg)
-    fields = {lang: _fields(configs.get(lang, cfg), info) for lang in langs}
+    fields = {lang: _fields(configs.get(lang, cfg), info, "label_field" in plan.get(lang, {}).get("stated", ()))
+              for lang in langs}  # fmt: skip
     # Fail on bad input before loading any model.
     data = {lang: _records(configs.get(lang, cfg), lang, fields[lang][1]) for lang in langs}
     gold = {lang: [_gold(r, info["task"], fields[lang][0], info["text_field"]) for r in records]

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from polytune.errors import InputError
-from polytune.prompts import decoder_special_ids, prompt_ids, render_prompt
+from polytune.prompts import decoder_special_ids, keep_end, pad_id, prompt_ids, render_prompt, template_for
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def generate_seq2seq(model: Any, tokenizer: Any, sources: list[str], cfg: Any) -
     """Hypotheses of an encoder-decoder for `sources` (cfg: batch_size, max_length and the generation settings)."""
     device = next(model.parameters()).device
     ids = tokenizer(sources, truncation=True, max_length=cfg.max_length)["input_ids"]
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else model.config.pad_token_id
+    pad = pad_id(tokenizer, model.config)
     options = generation_options(cfg, pad, None)
     out: list[str] = [""] * len(sources)
     for batch in _by_length(ids, cfg.batch_size):
@@ -98,7 +98,7 @@ def generate_causal(model: Any, tokenizer: Any, prompts: list[str], cfg: Any) ->
     device = next(model.parameters()).device
     bos, eos, pad = decoder_special_ids(tokenizer, model.config)
     # The prompt keeps its end (which leads into the answer) when it is too long, as in training.
-    ids = [prompt_ids(tokenizer, p, bos)[-cfg.max_length :] for p in prompts]
+    ids = [keep_end(prompt_ids(tokenizer, p, bos), cfg.max_length, bos) for p in prompts]
     options = generation_options(cfg, pad, eos)
     out: list[str] = [""] * len(prompts)
     for batch in _by_length(ids, cfg.batch_size):
@@ -128,7 +128,8 @@ def predict_records(model: Any, tokenizer: Any, labels: list[str] | None, meta: 
     if task == "token_classification":
         words = [_words(r, meta.get("text_field", "text")) for r in records]
         return tag_words(model, tokenizer, words, labels or [], cfg.batch_size, cfg.max_length)
-    prompts = [render_prompt(meta["prompt"], r) for r in records]
+    template = template_for(task, meta.get("text_field", "text"), meta.get("prompt"))
+    prompts = [render_prompt(template, r) for r in records]
     if task == "seq2seq":
         return generate_seq2seq(model, tokenizer, prompts, cfg)
     return generate_causal(model, tokenizer, prompts, cfg)

@@ -102,7 +102,12 @@ def sacrebleu_seed() -> int | None:
     """The seed of sacrebleu's own bootstrap, read as sacrebleu reads it: $SACREBLEU_SEED, default 12345, "none" for
     an unseeded generator. Example: sacrebleu_seed() -> 12345"""
     seed = os.environ.get("SACREBLEU_SEED", "12345")
-    return None if seed.lower() == "none" else int(seed)
+    if seed.lower() == "none":
+        return None
+    try:
+        return int(seed)
+    except ValueError as exc:
+        raise ConfigError(f"SACREBLEU_SEED must be an integer or 'none', got {seed!r}") from exc
 
 
 def sacrebleu_intervals(

@@ -183,18 +183,23 @@ def suite_plan(cfg: Any) -> dict[str, dict[str, Any]]:
                 "add the language to the corpus or leave it out of langs"
             )
         _refuse_conflicts(cfg, suite)
-        plan[lang] = {key: suite.get(key, getattr(cfg, key)) for key in PER_LANGUAGE} | {"file": suite["file"]}
+        plan[lang] = {key: suite.get(key, getattr(cfg, key)) for key in PER_LANGUAGE} | {
+            "file": suite["file"], "stated": sorted(key for key in PER_LANGUAGE if key in suite)}  # fmt: skip
     return plan
 
 
-def suite_configs(cfg: Any) -> dict[str, Any]:
+def suite_configs(cfg: Any, plan: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """lang -> a copy of cfg with that language's split, label_field and max_records ({} without cfg.suite).
+
+    Args:
+        cfg: the EvalConfig.
+        plan: `suite_plan(cfg)` when the caller has it already.
 
     Raises:
         InputError, ConfigError: as `suite_plan`.
     """
     configs = {}
-    for lang, settings in suite_plan(cfg).items():
+    for lang, settings in (suite_plan(cfg) if plan is None else plan).items():
         configs[lang] = copy.copy(cfg)  # no __post_init__ again: cfg is already checked
         for key in ("split", "label_field", "max_records"):
             setattr(configs[lang], key, settings[key])

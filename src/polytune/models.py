@@ -323,6 +323,17 @@ def merge_language_adapter(model: Any, base: str, folder: str | Path) -> tuple[A
     return _apply_adapter(model, folder, merge=True), tokenizer
 
 
+def require_classifier(base: str, task_adapter: str | Path) -> None:
+    """Check that `task_adapter` is a sequence classifier made for `base`.
+
+    Raises:
+        ModelError: another task type, or an adapter missing, corrupt or made for another base.
+    """
+    task = read_adapter_manifest(task_adapter, base, "task").get("task", "sequence_classification")
+    if task != "sequence_classification":
+        raise ModelError(f"{task_adapter} is a {task} task adapter, not a classifier; load it with load_task_model")
+
+
 def load_classifier(base: str, task_adapter: str | Path, lang_adapter: str | Path | None = None):
     """Compose base + optional language adapter + task adapter for inference (MAD-X, merged, eval mode).
 
@@ -340,9 +351,7 @@ def load_classifier(base: str, task_adapter: str | Path, lang_adapter: str | Pat
     Raises:
         ModelError: a folder is missing or corrupt, or an adapter was made for another base.
     """
-    task = read_adapter_manifest(task_adapter, base, "task").get("task", "sequence_classification")
-    if task != "sequence_classification":
-        raise ModelError(f"{task_adapter} is a {task} task adapter, not a classifier; load it with load_task_model")
+    require_classifier(base, task_adapter)
     model, tokenizer, labels, _ = load_task_model(base, task_adapter, lang_adapter)
     return model, tokenizer, labels
 

@@ -67,3 +67,18 @@ def test_average_of_one_adapter_predicts_like_it(adapters, tiny_bert):
 def test_bad_ensembles_are_refused(adapters, tiny_bert, las, weights, match):
     with pytest.raises(ModelError, match=match):
         load_merged_ensemble(str(tiny_bert), adapters / "task", [adapters / la for la in las], weights)
+
+
+@pytest.mark.parametrize("ensemble", ["merge", "average"])
+def test_an_ensemble_needs_a_classifier_task_adapter(adapters, tiny_bert, tmp_path, ensemble):
+    import json
+    import shutil
+
+    tagger = shutil.copytree(adapters / "task", tmp_path / "tagger")  # the same files, recorded as a NER adapter
+    meta = json.loads((tagger / "manifest.json").read_text())
+    (tagger / "manifest.json").write_text(json.dumps({**meta, "task": "token_classification"}))
+    with pytest.raises(ModelError, match="is a token_classification task adapter, not a classifier"):
+        if ensemble == "merge":
+            load_merged_ensemble(str(tiny_bert), tagger, [adapters / "nya", adapters / "ara"])
+        else:
+            classify_average(str(tiny_bert), tagger, [adapters / "nya", adapters / "ara"], TEXTS)

@@ -92,7 +92,7 @@ def open_run(work: Path, digest: str, write: bool) -> Path | None:
     return max(done, key=lambda p: int(p.name[len(PREFIX) :]), default=None)
 
 
-def resume_point(trainer: Any, cfg: Any, dataset: Any, work: Path, stateful_callbacks: bool) -> str | None:
+def resume_point(trainer: Any, cfg: Any, dataset: Any, work: Path, stateless: list[str]) -> str | None:
     """The checkpoint `trainer` resumes from (None: step 0), once checked to be this very run's.
 
     Args:
@@ -100,8 +100,8 @@ def resume_point(trainer: Any, cfg: Any, dataset: Any, work: Path, stateful_call
         cfg: the run's AdapterTrainingConfig.
         dataset: the training examples.
         work: the run's work folder (`work_dir`).
-        stateful_callbacks: callbacks with in-memory state that checkpoints do not carry; they restart at resume
-            (early stopping carries its state: `save_checkpoint`/`load_checkpoint`).
+        stateless: names of the caller's callbacks that checkpoints do not carry (no `save_checkpoint`/
+            `load_checkpoint`, which early stopping has); they restart at the resume point.
 
     Returns:
         The checkpoint folder, as Trainer's `resume_from_checkpoint` takes it.
@@ -116,8 +116,8 @@ def resume_point(trainer: Any, cfg: Any, dataset: Any, work: Path, stateful_call
     step = int(last.name[len(PREFIX) :])
     log.warning("resuming from checkpoint %s: step %d of %d (delete %s to start over)", last, step, cfg.max_steps,
                 work)  # fmt: skip
-    if stateful_callbacks:
-        log.warning("early-stopping history restarts at step %d: only held-out losses measured from now count", step)
+    if stateless:
+        log.warning("callbacks without checkpoint state restart at step %d: %s", step, ", ".join(stateless))
     load_collator_rng(last, trainer.args.process_index, trainer.data_collator)
     for callback in trainer.callback_handler.callbacks:
         if hasattr(callback, "load_checkpoint"):

@@ -225,7 +225,7 @@ def fit(
         trainer.remove_callback(PrinterCallback)
         if trainer.pop_callback(ProgressCallback) is not None:
             trainer.add_callback(_Quiet.progress())
-        stateless = any(not hasattr(c, "load_checkpoint") for c in callbacks or [])
+        stateless = [type(c).__name__ for c in callbacks or [] if not hasattr(c, "load_checkpoint")]
         resume = resume_point(trainer, cfg, dataset, work, stateless) if work else None
         defer = bool(getattr(collator, "defers", False))
         if defer:

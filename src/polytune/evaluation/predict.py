@@ -121,8 +121,15 @@ def load_merged_ensemble(base: str, task_adapter: str | Path, lang_adapters: lis
     """
     from peft import PeftModel
 
-    from polytune.models import _apply_adapter, load_sequence_classifier, load_tokenizer, read_labels
+    from polytune.models import (
+        _apply_adapter,
+        load_sequence_classifier,
+        load_tokenizer,
+        read_labels,
+        require_classifier,
+    )
 
+    require_classifier(base, task_adapter)
     folders = [Path(f) for f in lang_adapters]
     weights = _check_ensemble(base, folders, weights)
     if any((f / "extension.json").is_file() for f in folders):

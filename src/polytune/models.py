@@ -1,6 +1,6 @@
 """Loading bases, tokenizers and adapters, and composing them for prediction (MAD-X on peft).
 
-Shared by `adapters/` (training) and `evaluation/predict.py` (inference). Weights load from safetensors only and
+Shared by `adapters/` (training) and `evaluation/predict/` (inference). Weights load from safetensors only and
 never run remote code. A missing or corrupt model, tokenizer or adapter is a ModelError naming the path.
 """
 

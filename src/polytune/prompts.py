@@ -1,4 +1,4 @@
-"""Inputs of generation tasks, shared by training (`adapters/`) and prediction (`evaluation/predict.py`) so that
+"""Inputs of generation tasks, shared by training (`adapters/`) and prediction (`evaluation/predict/`) so that
 both build exactly the same token ids for a record: prompt templates and the special ids a decoder needs.
 
 No torch here: these helpers work on strings, records and tokenizers.

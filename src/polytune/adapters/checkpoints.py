@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from polytune.adapters.early_stop import trainable_state
 from polytune.errors import ConfigError, ModelError
 from polytune.io import read_json, write_json
 
@@ -140,8 +141,7 @@ def _trainable(model: Any) -> dict[str, torch.Tensor]:
 def save_trainable(model: Any, folder: str | Path) -> None:
     """Every trainable tensor (LoRA, new embedding rows, an MLM head being fitted) to trainable.safetensors."""
     Path(folder).mkdir(parents=True, exist_ok=True)
-    tensors = {name: p.detach().cpu().clone().contiguous() for name, p in _trainable(model).items()}
-    save_file(tensors, str(Path(folder) / "trainable.safetensors"))
+    save_file(trainable_state(model), str(Path(folder) / "trainable.safetensors"))
 
 
 def load_trainable(model: Any, folder: str | Path) -> None:

@@ -3,7 +3,7 @@
 Writes `<out>/predictions/<system>/<lang>.jsonl` lines {"id", "lang", "label", "pred"} and a manifest.json (with
 the task type); metrics and reports are computed from these files by the rest of `evaluation/`. Labels and
 predictions are class names (sequence classification), lists of tags, one per word (token classification), or
-reference and hypothesis texts (seq2seq, causal_lm; see `predict_tasks.py` for these two and tagging).
+reference and hypothesis texts (seq2seq, causal_lm; see `predict/tasks.py` for these two and tagging).
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def _gold(record: dict[str, Any], task: str, label: str, text: str) -> Any:
 
 def _predict_lang(cfg: EvalConfig, info: dict[str, Any], lang_adapter: Path | None, records: list[dict]) -> list:
     """Predictions of base + language adapter + task adapter for one language's records, on the GPU if present."""
-    from polytune.evaluation.predict_tasks import predict_records
+    from polytune.evaluation.predict.tasks import predict_records
     from polytune.models import load_task_model
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

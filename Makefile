@@ -1,33 +1,47 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
-# Each creates .venv if missing, installs CPU torch first (override TORCH_SPEC for a CUDA build),
-# then the package with its extras, then runs.
+# Each creates .venv if missing and installs exactly the versions in the lock (constraints.txt): pip, setuptools
+# first, CPU torch next (override TORCH_SPEC for a CUDA build), then the package with its extras.
+# `make lock` regenerates the lock from the newest releases (fresh venv, resolve, full test run, then write);
+# `make test-latest` runs the same unlocked check without writing anything.
 PYTHON ?= python3
 VENV ?= .venv
+LATEST_VENV ?= .venv-latest
+LOCK := constraints.txt
 TORCH_SPEC ?= torch==2.13.0
+EXTRAS := demo,dev,cluster,lid-gpl,tune,explain
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.polytune-installed
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: demo test setup lint clean
+.PHONY: demo test setup lint lock test-latest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e ".[demo,dev,cluster]"
+# --no-build-isolation: the build backend is the locked setuptools in the venv, not whatever the index serves.
+$(STAMP): $(BIN)/python pyproject.toml $(LOCK)
+	$(BIN)/pip install --quiet --upgrade -c $(LOCK) pip setuptools
+	$(BIN)/pip install --quiet -c $(LOCK) $(TORCH_SPEC)
+	$(BIN)/pip install --quiet --no-build-isolation -c $(LOCK) -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 setup: $(STAMP)
 
 demo: $(STAMP)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/polytune run examples/demo.yaml
+	$(OFFLINE) $(BIN)/polytune run examples/demo.yaml
 
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(OFFLINE) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 
+# Unlocked: the newest versions the index serves today (torch stays at TORCH_SPEC: the CPU wheel on disk).
+test-latest:
+	VENV=$(LATEST_VENV) PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" EXTRAS=$(EXTRAS) tools/lock.sh test
+
+lock:
+	VENV=$(LATEST_VENV) PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" EXTRAS=$(EXTRAS) tools/lock.sh lock
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) $(LATEST_VENV) runs

@@ -211,9 +211,12 @@ def manifest(
 ) -> dict[str, Any]:
     """The manifest of an artifact: what made it, from which inputs (hashed), with which seed, and its counts.
 
-    No timestamps: the same inputs, config and seed give the same bytes.
+    No timestamps: the same inputs, config and seed give the same bytes. `environment` holds the Python, platform
+    and library versions of the run (devices are in `polytune doctor`; reading them would import torch here).
     """
     from dataclasses import asdict, is_dataclass
+
+    from polytune.environment import environment
 
     cfg = asdict(config) if is_dataclass(config) else dict(config or {})
     return {
@@ -224,6 +227,7 @@ def manifest(
         "seed": cfg.get("seed"),
         "inputs": {str(p): file_hash(p) for p in inputs if Path(p).exists()},
         "counts": counts or {},
+        "environment": environment(with_devices=False),
         **extra,
     }
 

@@ -1,8 +1,8 @@
 """`accelerate launch --multi_gpu` on a machine without GPU runs DDP on CPU (gloo): two processes, one folder.
 
 Also the scale of the loss and of the gradients: 2 ranks x 4 examples, or 2 accumulated batches of 4, must train
-like one batch of 8. transformers' Trainer multiplies a loss by the number of processes (and skips the division
-by accumulation steps) when it believes the loss was normalized by `num_items_in_batch`; ours never are.
+like one batch of 8 (transformers' Trainer once multiplied our per-batch mean losses by the number of processes and
+skipped the division by accumulation steps; polytune's own loop must never do either).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ FIT_SCRIPT = r'''
 import json, os, sys
 from pathlib import Path
 import torch
-from transformers import DataCollatorWithPadding, TrainerCallback
+from transformers import DataCollatorWithPadding
 from polytune.adapters.data import classification_dataset, load_split
 from polytune.adapters.trainer import fit, lora_config, wrap_peft
 from polytune.config import TaskAdapterConfig
@@ -45,9 +45,9 @@ for module in model.modules():
 tokenizer = load_tokenizer(base)
 captured = []
 
-class Capture(TrainerCallback):
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        captured.append(logs or {})
+class Capture:
+    def on_step(self, step, logs):
+        captured.append(logs)
 
 fit(wrap_peft(model, lora_config(cfg, task_type="SEQ_CLS")), classification_dataset(tokenizer, records, "genre",
     labels, 64), DataCollatorWithPadding(tokenizer), cfg, callbacks=[Capture()])
@@ -79,7 +79,7 @@ def test_two_process_cpu_ddp_trains_one_adapter(tmp_path, tiny_bert, synthetic_c
     proc = _launch(["-m", "polytune.cli.main", "adapt", "task", "--base", str(tiny_bert), "--input",
                     str(synthetic_corpus), "--out", str(out), "--max-steps", "3", "--batch-size", "4"])
     # Two ranks of 4 examples each: one optimizer step sees 8 examples.
-    assert "Total train batch size (w. parallel, distributed & accumulation) = 8" in proc.stdout + proc.stderr
+    assert "global batch 8 (4 per process x 2 processes x 1 accumulated)" in proc.stdout + proc.stderr
     meta = json.loads((out / "manifest.json").read_text())
     assert meta["steps"] == 3 and (out / "adapter_model.safetensors").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["task"]  # no leftover temporary folder from rank 1

@@ -21,9 +21,7 @@ def _drive(callback, model, steps: int) -> int:
     for step in range(1, steps + 1):
         with torch.no_grad():
             model.weight.fill_(float(step))
-        control = SimpleNamespace(should_training_stop=False)
-        callback.on_step_end(None, SimpleNamespace(global_step=step), control)
-        if control.should_training_stop:
+        if callback.on_step(step, {}):
             return step
     return steps
 
@@ -72,10 +70,8 @@ def test_state_round_trips_through_a_checkpoint_and_resumes_the_same(tmp_path):
     for step in range(4, 7):
         with torch.no_grad():
             resumed_model.weight.fill_(float(step))
-        control = SimpleNamespace(should_training_stop=False)
-        resumed.on_step_end(None, SimpleNamespace(global_step=step), control)
         stop = step
-        if control.should_training_stop:
+        if resumed.on_step(step, {}):
             break
     assert (stop, resumed.summary()) == (whole_stop, whole.summary())
     resumed.restore_best(), whole.restore_best()

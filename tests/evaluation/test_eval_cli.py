@@ -90,3 +90,24 @@ def test_system_specs_become_configs():
     assert systems == [SystemConfig("task-only"), SystemConfig("la+vocab", "runs/la/{lang}")]
     cfg = EvalConfig(base="m", task_adapter="t", input="c", out="o", systems=systems)
     assert cfg.baseline == "task-only"
+
+
+@pytest.mark.parametrize(
+    "hyp_lines, message",
+    [
+        (["a", "b"], "no eng_Latn hypothesis for id '3'"),  # one line short
+        (["a", "b", "c", "d"], "4 eng_Latn hypotheses for 3 references (first without a reference: id '4')"),
+    ],
+)
+def test_text_files_of_another_length_are_refused_and_nothing_is_written(tmp_path, capsys, hyp_lines, message):
+    """A hypothesis file shifted by a line must not be scored on its first lines (sacrebleu refuses both too)."""
+    (tmp_path / "ref.txt").write_text("a\nb\nc\n", encoding="utf-8")
+    (tmp_path / "good.txt").write_text("a\nb\nc\n", encoding="utf-8")
+    (tmp_path / "hyp.txt").write_text("".join(f"{line}\n" for line in hyp_lines), encoding="utf-8")
+    out = tmp_path / "rep"
+    argv = ["eval", "score", "--refs", str(tmp_path / "ref.txt"), "--hyp", f"good={tmp_path / 'good.txt'}",
+            "--hyp", f"bad={tmp_path / 'hyp.txt'}", "--lang", "eng_Latn", "--out", str(out)]  # fmt: skip
+    assert main.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()  # the good system was not written either

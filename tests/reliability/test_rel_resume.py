@@ -21,7 +21,6 @@ import pytest
 import torch
 
 from polytune.adapters import checkpoints
-from polytune.adapters.trainer import save_every
 from polytune.config import LanguageAdapterConfig
 
 SEED = 11
@@ -164,4 +163,4 @@ def test_optimizer_and_scheduler_round_trip(tmp_path):
 def test_default_checkpoint_interval(tmp_path, max_steps, given, expected):
     (tmp_path / "base").mkdir()
     cfg = LanguageAdapterConfig(base=str(tmp_path / "base"), lang="nya", max_steps=max_steps, save_every=given)
-    assert save_every(cfg) == expected
+    assert checkpoints.save_every(cfg) == expected

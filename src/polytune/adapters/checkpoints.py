@@ -1,8 +1,8 @@
 """Training checkpoints without pickle: trainable weights, optimizer, scheduler and RNG in safetensors + JSON.
 
 Trainer's own checkpoints store optimizer, scheduler and RNG states with `torch.save` and read them back with
-`torch.load`; polytune loads no pickle at all, so `fit` keeps Trainer's resume logic (step count, epoch, skipped
-batches, log history in trainer_state.json) and swaps its save/load hooks for the functions here.
+`torch.load`; polytune loads no pickle at all. `loop.fit` calls `save` every `save_every` steps and `resume`
+before it starts; the step, the data position and every loss so far are in `state.json`.
 
 A run's checkpoints live in a hidden work folder beside its output (`.<out>.ckpt/`, never read as data) with
 `run.json` holding the run's hash; a checkpoint counts only once its `complete.json` is written, last.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import random
 import shutil
 from dataclasses import asdict, is_dataclass
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "checkpoint-"
 COMPLETE = "complete.json"
+STATE = "state.json"
 # Keys that do not change what a run computes: a rerun may change them and still resume.
 _UNHASHED = {"save_every"}
 
@@ -91,39 +93,6 @@ def open_run(work: Path, digest: str, write: bool) -> Path | None:
         write_json(marker, {"hash": digest})
     done = [p for p in work.glob(f"{PREFIX}*") if (p / COMPLETE).is_file() and p.name[len(PREFIX) :].isdigit()]
     return max(done, key=lambda p: int(p.name[len(PREFIX) :]), default=None)
-
-
-def resume_point(trainer: Any, cfg: Any, dataset: Any, work: Path, stateless: list[str]) -> str | None:
-    """The checkpoint `trainer` resumes from (None: step 0), once checked to be this very run's.
-
-    Args:
-        trainer: the Trainer about to train (its model, args and collator).
-        cfg: the run's AdapterTrainingConfig.
-        dataset: the training examples.
-        work: the run's work folder (`work_dir`).
-        stateless: names of the caller's callbacks that checkpoints do not carry (no `save_checkpoint`/
-            `load_checkpoint`, which early stopping has); they restart at the resume point.
-
-    Returns:
-        The checkpoint folder, as Trainer's `resume_from_checkpoint` takes it.
-
-    Raises:
-        ConfigError: the folder holds checkpoints of a run with another config or other data.
-    """
-    digest = run_hash(cfg, dataset, trainer.model, trainer.args.world_size)
-    last = open_run(work, digest, write=trainer.args.should_save)
-    if last is None:
-        return None
-    step = int(last.name[len(PREFIX) :])
-    log.warning("resuming from checkpoint %s: step %d of %d (delete %s to start over)", last, step, cfg.max_steps,
-                work)  # fmt: skip
-    if stateless:
-        log.warning("callbacks without checkpoint state restart at step %d: %s", step, ", ".join(stateless))
-    load_collator_rng(last, trainer.args.process_index, trainer.data_collator)
-    for callback in trainer.callback_handler.callbacks:
-        if hasattr(callback, "load_checkpoint"):
-            callback.load_checkpoint(last)
-    return str(last)
 
 
 def mark_complete(folder: Path, step: int) -> None:
@@ -222,12 +191,12 @@ def load_rng(folder: str | Path, process: int) -> None:
 
 
 def load_collator_rng(folder: str | Path, process: int, collator: Any) -> None:
-    """Restore the collator's masking generator before training resumes (masking happens in the training step)."""
+    """Restore the collator's masking generator before training resumes."""
     generator = getattr(collator, "generator", None)
     tensors = load_file(str(Path(folder) / f"rng-{process}.safetensors"))
     if "collator" in tensors:
         if generator is None:
-            collator.create_rng()
+            collator.seed_generator()
             generator = collator.generator
         generator.set_state(tensors["collator"])
 
@@ -243,53 +212,58 @@ def load_scaler(scaler: Any, folder: str | Path) -> None:
         scaler.load_state_dict(read_json(Path(folder) / "scaler.json", "checkpoint scaler.json"))
 
 
-class CheckpointHooks:
-    """Mixin for a transformers Trainer: its checkpoint save/load hooks, in safetensors + JSON.
+def save_every(cfg: Any) -> int:
+    """Steps between checkpoints: cfg.save_every, or by default every 10% of the run (at most 200 steps apart;
+    none for runs under 50 steps, which restart faster than they save). Example: 1000 steps -> 100."""
+    every = getattr(cfg, "save_every", 0)
+    if every is None:
+        every = 0 if cfg.max_steps < 50 else min(200, math.ceil(cfg.max_steps / 10))
+    return every
 
-    Trainer decides when to save and how to resume (step, epoch, batches to skip, trainer_state.json); these
-    hooks only change the file formats. Every rank writes its own RNG file; the rest is written by rank 0, and a
-    checkpoint is marked complete once all ranks are past their writes.
+
+def save(run: Any, work: Path) -> None:
+    """Write checkpoint `run.step` into `work`: rank 0 the weights, optimizer, schedule, scaler, callbacks' state and
+    losses; every rank its RNG states; then, once every rank is done, complete.json (the checkpoint counts)."""
+    folder = work / f"{PREFIX}{run.step}"
+    folder.mkdir(parents=True, exist_ok=True)
+    main = run.accelerator.is_main_process
+    if main:
+        save_trainable(run.unwrapped, folder)
+        save_optimizer(run.optimizer, run.scheduler, folder)
+        save_scaler(run.scaler, folder)
+        for callback in run.callbacks:
+            if hasattr(callback, "save_checkpoint"):
+                callback.save_checkpoint(folder)
+        write_json(folder / STATE, {"step": run.step, "losses": run.losses})
+    save_rng(folder, run.accelerator.process_index, run.collator)
+    run.accelerator.wait_for_everyone()  # every rank's RNG file is on disk before the checkpoint counts
+    if main:
+        mark_complete(folder, run.step)
+
+
+def resume(run: Any, work: Path) -> None:
+    """Restore `run` from the last complete checkpoint in `work`, once checked to be this very run's (or start it).
+
+    Raises:
+        ConfigError: the folder holds checkpoints of a run with another config or other data.
     """
-
-    def _save(self, output_dir=None, state_dict=None):
-        if self.args.should_save:
-            save_trainable(self.model, output_dir)
-
-    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
-        load_trainable(self.model, resume_from_checkpoint)
-
-    def _save_optimizer_and_scheduler(self, output_dir):
-        if self.args.should_save:
-            save_optimizer(self.optimizer, self.lr_scheduler, output_dir)
-
-    def _load_optimizer_and_scheduler(self, checkpoint):
-        if checkpoint is not None:
-            load_optimizer(self.optimizer, self.lr_scheduler, checkpoint)
-
-    def _save_scaler(self, output_dir):
-        if self.args.should_save:
-            save_scaler(getattr(self.accelerator, "scaler", None), output_dir)
-
-    def _load_scaler(self, checkpoint):
-        if checkpoint is not None:
-            load_scaler(getattr(self.accelerator, "scaler", None), checkpoint)
-
-    def _save_rng_state(self, output_dir):
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
-        save_rng(output_dir, self.args.process_index, self.data_collator)
-
-    def _load_rng_state(self, checkpoint):
-        if checkpoint is not None:
-            load_rng(checkpoint, self.args.process_index)
-
-    def _save_checkpoint(self, model, trial):
-        super()._save_checkpoint(model, trial)
-        if self.args.should_save:  # callback state (early stopping's history and best weights) rides along
-            folder = Path(self.args.output_dir) / f"{PREFIX}{self.state.global_step}"
-            for callback in self.callback_handler.callbacks:
-                if hasattr(callback, "save_checkpoint"):
-                    callback.save_checkpoint(folder)
-        self.accelerator.wait_for_everyone()  # every rank's RNG file is on disk before the checkpoint counts
-        if self.args.should_save:
-            step = self.state.global_step
-            mark_complete(Path(self.args.output_dir) / f"{PREFIX}{step}", step)
+    digest = run_hash(run.cfg, run.dataset, run.unwrapped, run.world)
+    last = open_run(work, digest, write=run.accelerator.is_main_process)
+    run.accelerator.wait_for_everyone()
+    if last is None:
+        return
+    state = read_json(last / STATE, "checkpoint state.json")
+    log.warning("resuming from checkpoint %s: step %d of %d (delete %s to start over)", last, state["step"],
+                run.cfg.max_steps, work)  # fmt: skip
+    stateless = [type(c).__name__ for c in run.callbacks if not hasattr(c, "load_checkpoint")]
+    if stateless:
+        log.warning("callbacks without checkpoint state restart at step %d: %s", state["step"], ", ".join(stateless))
+    load_trainable(run.unwrapped, last)
+    load_optimizer(run.optimizer, run.scheduler, last)
+    load_scaler(run.scaler, last)
+    load_rng(last, run.accelerator.process_index)
+    load_collator_rng(last, run.accelerator.process_index, run.collator)
+    for callback in run.callbacks:
+        if hasattr(callback, "load_checkpoint"):
+            callback.load_checkpoint(last)
+    run.step, run.losses = int(state["step"]), [float(x) for x in state["losses"]]

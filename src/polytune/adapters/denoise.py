@@ -12,8 +12,8 @@ on the tokenizer at hand:
 - **delete** (Marian and others with neither): noise spans are dropped from the input; the target is the whole
   original text + eos (BART's token deletion, applied to spans). Nothing is added to the vocabulary.
 
-The corruption draws from the collator's own seeded generator. During training `fit` defers it to the training
-step (`mask`), like MLM masking, so the generator moves once per trained batch and checkpoints resume exactly.
+The corruption draws from the collator's own seeded generator; `fit` collates one batch per micro-step in the
+training process, so the generator moves once per trained batch and checkpoints resume exactly.
 """
 
 from __future__ import annotations
@@ -80,11 +80,8 @@ def corrupt(ids: list[int], mask: list[bool], mode: str, eos: int, fill: list[in
 class DenoiseCollator:
     """Pads texts and corrupts them into (input_ids, attention_mask, labels) with a seeded generator.
 
-    Examples carry `input_ids` without special tokens (`data.denoise_dataset`). With `deferred` on, batches leave
-    the DataLoader as padded plain texts and `mask` corrupts them in the training step.
+    Examples carry `input_ids` without special tokens (`data.denoise_dataset`).
     """
-
-    defers = True  # `fit` switches `deferred` on while training
 
     def __init__(self, tokenizer: Any, density: float, mean_span: float, seed: int, eos: int, pad: int) -> None:
         self.sentinels = sentinel_ids(tokenizer)
@@ -93,27 +90,16 @@ class DenoiseCollator:
         self.fill = self.sentinels or ([mask_id] if mask_id is not None else [])
         self.density, self.mean_span, self.seed, self.eos, self.pad = density, mean_span, seed, eos, pad
         self.generator: torch.Generator | None = None
-        self.deferred = False
 
-    def create_rng(self) -> None:
+    def seed_generator(self) -> None:
         self.generator = torch.Generator().manual_seed(self.seed)
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        texts = [list(e["input_ids"]) for e in examples]
-        if self.deferred:
-            return {"input_ids": self._pad(texts, self.pad), "attention_mask": self._attention(texts)}
-        return self._corrupt(texts)
-
-    def mask(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Corrupt a deferred batch (on CPU, where the generator lives); returned on the batch's device."""
-        device = batch["input_ids"].device
-        lengths = batch["attention_mask"].sum(dim=1).tolist()
-        texts = [row[:n] for row, n in zip(batch["input_ids"].tolist(), lengths, strict=True)]
-        return {k: v.to(device) for k, v in self._corrupt(texts).items()}
+        return self._corrupt([list(e["input_ids"]) for e in examples])
 
     def _corrupt(self, texts: list[list[int]]) -> dict[str, torch.Tensor]:
         if self.generator is None:
-            self.create_rng()
+            self.seed_generator()
         limit = len(self.sentinels) if self.mode == "sentinel" else 1 << 30
         pairs = [corrupt(t, noise_mask(len(t), self.density, self.mean_span, self.generator, limit), self.mode,
                          self.eos, self.fill) for t in texts]  # fmt: skip

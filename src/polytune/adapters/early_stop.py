@@ -2,8 +2,8 @@
 optionally keep the best weights, and carry all of it through training checkpoints (exact resumption).
 
 The callback's state (the dev history, the best measurement and, when kept, the best trainable tensors) is written
-into each checkpoint folder by `checkpoints.CheckpointHooks` and read back by `checkpoints.resume_point`, so a
-resumed run measures, stops and restores exactly as an uninterrupted one.
+into each checkpoint folder by `checkpoints.save` and read back by `checkpoints.resume`, so a resumed run
+measures, stops and restores exactly as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def early_stopping(
     higher_is_better: bool = False,
     keep_best: bool = False,
 ):
-    """A TrainerCallback that measures `measure()` every `every` steps and stops after `patience` measurements
-    without improvement.
+    """A training callback (`loop.fit`) that measures `measure()` every `every` steps and stops after `patience`
+    measurements without improvement.
 
     Args:
         model: the model being trained (its trainable tensors are what `keep_best` keeps).
@@ -58,9 +58,7 @@ def early_stopping(
     Returns:
         The callback; after training `history`, `best_step`, `restore_best()` and `summary()` describe the run.
     """
-    from transformers import TrainerCallback
-
-    class _EarlyStopping(TrainerCallback):
+    class _EarlyStopping:
         def __init__(self) -> None:
             self.history: list[list[float]] = []  # [step, value] per measurement
             self.best_index: int | None = None
@@ -70,20 +68,21 @@ def early_stopping(
         def best_step(self) -> int | None:
             return None if self.best_index is None else int(self.history[self.best_index][0])
 
-        def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step % every:
-                return control
+        def on_step(self, step: int, logs: dict[str, float]) -> bool:
+            """Measure at every `every`-th step; True (stop) after `patience` measurements without improvement."""
+            if step % every:
+                return False
             value = float(measure())
-            self.history.append([state.global_step, value])
+            self.history.append([step, value])
             if self.best_index is None or improved(value, self.history[self.best_index][1], higher_is_better):
                 self.best_index = len(self.history) - 1
                 if keep_best:
                     self.best_weights = trainable_state(model)
             if len(self.history) - 1 - self.best_index >= patience:
-                log.info("early stop at step %d: %s has not improved since step %d (%.4f)", state.global_step,
-                         metric, self.best_step, self.history[self.best_index][1])  # fmt: skip
-                control.should_training_stop = True
-            return control
+                log.info("early stop at step %d: %s has not improved since step %d (%.4f)", step, metric,
+                         self.best_step, self.history[self.best_index][1])  # fmt: skip
+                return True
+            return False
 
         def restore_best(self) -> int | None:
             """Copy the best step's trainable tensors back into the model; return that step (None: nothing kept)."""

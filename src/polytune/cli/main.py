@@ -9,14 +9,17 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import os
 import sys
+import warnings
 
 from polytune import __version__
 from polytune.errors import PolytuneError
 from polytune.models import allowing_pickle
 
 # Imported lazily at start-up; a module registers its own subcommands (cli/<name>.py: register(subparsers)).
-SUBCOMMAND_MODULES = ("corpus", "balance", "augment", "tokenizer", "adapt", "evaluate", "report", "models", "run")
+SUBCOMMAND_MODULES = ("corpus", "balance", "augment", "tokenizer", "adapt", "evaluate", "report", "models", "run",
+                      "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,15 +50,32 @@ def _known_failure(exc: Exception) -> str | None:
     return None
 
 
+# Libraries whose own reports (transformers' LOAD REPORT tables, "checkpoint seem corrupted" for the MLM head
+# polytune initializes on purpose, deprecation notes) read like failures to a user; polytune logs what matters in
+# one line of its own. --debug shows all of it.
+CHATTY = ("transformers", "datasets", "huggingface_hub", "peft", "accelerate", "torch", "sentence_transformers")
+
+
+def silence_libraries() -> None:
+    """Errors only from CHATTY libraries' loggers and no warnings from their modules (before or after import)."""
+    for name in ("TRANSFORMERS_VERBOSITY", "DATASETS_VERBOSITY", "HF_HUB_VERBOSITY"):
+        os.environ.setdefault(name, "error")
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", module=rf"{name}(\..*)?$")
+    if "transformers" in sys.modules:  # already imported: its verbosity was read from the environment then
+        sys.modules["transformers"].logging.set_verbosity_error()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    if not args.debug:
+        silence_libraries()
     if args.quiet:
-        import os
-
         os.environ["TQDM_DISABLE"] = "1"
     try:
         with allowing_pickle(args.allow_pickle):

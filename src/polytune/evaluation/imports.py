@@ -83,18 +83,40 @@ def import_texts(refs: str | Path, hyps: Mapping[str, str | Path], out: str | Pa
     if not hyps:
         raise ConfigError("no hypotheses: give at least one system as --hyp NAME=FILE")
     gold = read_segments(refs, "ref", lang)
-    for system, path in hyps.items():
+    tables = {}
+    for system, path in hyps.items():  # every file is checked before anything is written
         if not SYSTEM_RE.match(system):
             raise ConfigError(f"system name {system!r}: use letters, digits, '-', '_' or '+'")
-        pred = read_segments(path, "hyp", lang)
-        for key, segs in gold.items():
-            got = pred.get(key, {})
-            missing = [i for i in segs if i not in got]
-            if missing:
-                raise InputError(f"{path}: no {key} hypothesis for id {missing[0]!r}; give one per reference")
-            rows = [{"id": i, "lang": key, "label": segs[i], "pred": got[i]} for i in segs]
+        tables[system] = _aligned(gold, read_segments(path, "hyp", lang), path)
+    for system, rows_by_lang in tables.items():
+        for key, rows in rows_by_lang.items():
             write_jsonl(Path(out) / "predictions" / system / f"{key}.jsonl", rows)
     return Path(out)
+
+
+def _aligned(gold: dict[str, dict[str, Any]], pred: dict[str, dict[str, Any]], path: str | Path) -> dict[str, list]:
+    """Rows (id, lang, label, pred) per language; refuses hypotheses missing for a reference or without one.
+
+    Raises:
+        InputError: a reference id has no hypothesis, or a hypothesis id (or language) has no reference (a file
+            shifted by a line, or scored against the wrong references).
+    """
+    tables = {}
+    for key, segs in gold.items():
+        got = pred.get(key, {})
+        missing = [i for i in segs if i not in got]
+        if missing:
+            raise InputError(f"{path}: no {key} hypothesis for id {missing[0]!r}; give one per reference")
+        extra = [i for i in got if i not in segs]
+        if extra:
+            raise InputError(f"{path}: {len(got)} {key} hypotheses for {len(segs)} references (first without a "
+                             f"reference: id {extra[0]!r}); give exactly one hypothesis per reference")
+        tables[key] = [{"id": i, "lang": key, "label": segs[i], "pred": got[i]} for i in segs]
+    unknown = sorted(set(pred) - set(gold))
+    if unknown:
+        raise InputError(f"{path}: hypotheses for {unknown[0]} but no references in that language; "
+                         "give references for every language scored")
+    return tables
 
 
 def parse_hyp_specs(specs: list[str]) -> dict[str, str]:

@@ -51,8 +51,9 @@ def _known_failure(exc: Exception) -> str | None:
 
 
 # Libraries whose own reports (transformers' LOAD REPORT tables, "checkpoint seem corrupted" for the MLM head
-# polytune initializes on purpose, deprecation notes) read like failures to a user; polytune logs what matters in
-# one line of its own. --debug shows all of it.
+# polytune initializes on purpose, deprecation notes, a "Loading weights" bar per model, datasets' "Map" bars) read
+# like failures or noise to a user; polytune logs what matters in one line of its own and keeps its own progress
+# bars. --debug shows all of it.
 CHATTY = ("transformers", "datasets", "huggingface_hub", "peft", "accelerate", "torch", "sentence_transformers")
 
 
@@ -60,11 +61,16 @@ def silence_libraries() -> None:
     """Errors only from CHATTY libraries' loggers and no warnings from their modules (before or after import)."""
     for name in ("TRANSFORMERS_VERBOSITY", "DATASETS_VERBOSITY", "HF_HUB_VERBOSITY"):
         os.environ.setdefault(name, "error")
+    for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+        os.environ.setdefault(name, "1")
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", module=rf"{name}(\..*)?$")
-    if "transformers" in sys.modules:  # already imported: its verbosity was read from the environment then
+    if "transformers" in sys.modules:  # already imported: it read the environment then
         sys.modules["transformers"].logging.set_verbosity_error()
+        sys.modules["transformers"].logging.disable_progress_bar()
+    if "datasets" in sys.modules:
+        sys.modules["datasets"].disable_progress_bars()
 
 
 def main(argv: list[str] | None = None) -> int:

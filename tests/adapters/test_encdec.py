@@ -92,17 +92,21 @@ def test_collator_picks_the_scheme_the_tokenizer_allows(vocab, mask_id, mode):
     assert sentinel_ids(_Tok(vocab)) == ([90, 89] if mode == "sentinel" else [])
 
 
-def test_deferred_corruption_equals_direct_and_labels_pad_with_ignore():
-    """Deferring to the training step (exact resume) changes nothing: same generator, same corruption."""
+def test_corruption_resumes_from_a_saved_generator_and_labels_pad_with_ignore():
+    """Checkpoints carry the generator: a collator restored to the state after batch 1 draws batches 2 and 3 exactly
+    as the uninterrupted one (what exact resume of denoising needs)."""
     examples = [{"input_ids": list(range(10, 10 + n))} for n in (3, 9, 14, 6)]
-    direct = DenoiseCollator(_Tok({"<extra_id_0>": 99, "<extra_id_1>": 98}), 0.3, 2.0, 7, eos=1, pad=0)
-    deferred = DenoiseCollator(_Tok({"<extra_id_0>": 99, "<extra_id_1>": 98}), 0.3, 2.0, 7, eos=1, pad=0)
-    deferred.deferred = True
-    for _ in range(3):
-        a, plain = direct(examples), deferred(examples)
-        assert "labels" not in plain
-        b = deferred.mask(plain)
+    whole = DenoiseCollator(_Tok({"<extra_id_0>": 99, "<extra_id_1>": 98}), 0.3, 2.0, 7, eos=1, pad=0)
+    resumed = DenoiseCollator(_Tok({"<extra_id_0>": 99, "<extra_id_1>": 98}), 0.3, 2.0, 7, eos=1, pad=0)
+    first = whole(examples)
+    state = whole.generator.get_state()
+    rest = [whole(examples) for _ in range(2)]
+    resumed.seed_generator()
+    resumed.generator.set_state(state)
+    for a, b in zip(rest, [resumed(examples) for _ in range(2)], strict=True):
         assert all(torch.equal(a[k], b[k]) for k in ("input_ids", "attention_mask", "labels"))
+    assert not torch.equal(first["input_ids"], rest[0]["input_ids"])  # the generator moved: not one mask reused
+    a = rest[-1]
     assert (a["labels"][0, a["labels"][0] != -100] != 0).all() and (a["labels"] == -100).any()
 
 

@@ -66,7 +66,7 @@ def _kill_after_checkpoint(argv: list[str], work: Path, step: int) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "polytune.cli.main", "--quiet", *argv], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     marker = work / f"checkpoint-{step}" / checkpoints.COMPLETE
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # generous: a loaded 2-core machine takes minutes to start a run
     while proc.poll() is None and not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.01)
     finished = proc.poll() is not None

@@ -157,8 +157,9 @@ def test_probes_of_other_records_or_systems_are_input_errors(tmp_path):
 
 
 def test_report_shows_probe_sections_beside_task_metrics(tmp_path):
-    from polytune.evaluation.report import build_report
     from tests.evaluation.marks import write_marked
+
+    from polytune.evaluation.report import build_report
 
     write_marked(tmp_path / "predictions", {"base": {"nya_Latn": "110110"}, "la": {"nya_Latn": "111110"}})
     write_probes(tmp_path, ["base", "la"], RANKS, LOSSES)

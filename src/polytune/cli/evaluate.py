@@ -8,9 +8,10 @@ Two forms (the second is an argparse sub-subcommand; without it, `eval` predicts
     polytune eval score --refs refs.tsv --hyp mt-a=a.tsv --hyp mt-b=b.tsv --out DIR [--metrics bleu chrf ter]
 
 `--retrieval --source-lang eng_Latn` and `--intrinsic` add the probes that need no task adapter (bitext retrieval
-acc@k, held-out LM loss); with them, --task-adapter may be left out. `--system NAME=PATTERN` adds a language adapter per language ('{lang}' becomes each language key); a bare NAME is
-the base with the task adapter alone. `eval score` reads DIR/predictions/<system>/<lang>.jsonl (or
-DIR/<system>/<lang>.jsonl), lines {"id", "label", "pred"}; with --refs it imports TSV/JSONL/TXT files first.
+acc@k, held-out LM loss); with them, --task-adapter may be left out. `--system NAME=PATTERN` adds a language
+adapter per language ('{lang}' becomes each language key); a bare NAME is the base with the task adapter alone.
+`eval score` reads DIR/predictions/<system>/<lang>.jsonl (or DIR/<system>/<lang>.jsonl), lines {"id", "label",
+"pred"}; with --refs it imports TSV/JSONL/TXT files first.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def _layer(value: str) -> int | float:
         try:
             return float(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a layer index or a share of the depth, got {value!r}") from None
+            message = f"expected a layer index or a share of the depth, got {value!r}"
+            raise argparse.ArgumentTypeError(message) from None
 
 
 def _add_probes(parser: argparse.ArgumentParser) -> None:

@@ -126,7 +126,8 @@ def score_retrieval(folder: Path, meta: dict[str, Any], order: list[str], settin
     """The report's "retrieval" section from `folder` (probes/retrieval) and its manifest entry `meta`."""
     langs = list(meta["languages"])
     rows = _stats(folder, order, langs, DIRECTIONS)
-    section = {**{k: v for k, v in meta.items() if k not in ("skipped", "languages")}, "measures": list(MEASURES), "results": {},
+    settings_of = {k: v for k, v in meta.items() if k not in ("skipped", "languages")}
+    section = {**settings_of, "measures": list(MEASURES), "results": {},
                "average": {"languages": len(langs), "n": 0, "scores": {}, "deltas": {}}}  # fmt: skip
     for lang in langs:
         n = len(rows[lang][order[0]])

@@ -64,13 +64,12 @@ def _load_head(model: Any, path: Path) -> None:
     log.info("loaded the LM head %s (%d tensors)", path, len(tensors))
 
 
-def n_layers(model: Any) -> int:
-    """Transformer layers of the (encoder of the) model, from its config."""
-    config = model.config
+def n_layers(config: Any) -> int:
+    """Transformer layers of the (encoder of the) model, from its config (`models.load_config`)."""
     for name in ("num_hidden_layers", "n_layer", "num_layers"):
         if isinstance(getattr(config, name, None), int):
             return int(getattr(config, name))
-    raise ConfigError(f"{type(model).__name__}: its config names no layer count; retrieval needs one")
+    raise ConfigError(f"{type(config).__name__} names no layer count; retrieval needs one")
 
 
 def _encoder(model: Any) -> Any:

@@ -25,6 +25,7 @@ from polytune.evaluation.predict.lm import clm_losses, embed, load_lm, mlm_losse
 from polytune.evaluation.probes import PROBES
 from polytune.evaluation.retrieval import pair_by_id, resolve_layer, retrieval_ranks
 from polytune.io import iter_records, manifest, write_json, write_jsonl
+from polytune.models import lm_objective, load_config
 
 log = logging.getLogger(__name__)
 
@@ -105,16 +106,20 @@ def run_probes(cfg: EvalConfig) -> Path:
         raise ConfigError(f"retrieval needs a language besides the source language {cfg.source_lang}; add langs")
     if cfg.retrieval:
         work["pairs"], skipped = _pairs(cfg, retrieval_langs)
+        depth = n_layers(load_config(cfg.base))
+        work["layer"] = resolve_layer(cfg.retrieval_layer, depth)  # before any weights load
+    if cfg.intrinsic and lm_objective(cfg.base) == "denoise":
+        raise ConfigError(f"intrinsic: {cfg.base} is an encoder-decoder; the LM-loss probe takes encoders or decoders")
+    for system in cfg.systems:  # every adapter folder exists before the first model loads
+        for lang in langs:
+            lang_adapter_path(system, lang)
     work["base"] = load_lm(cfg.base)
     model, tokenizer, objective = work["base"]
-    if cfg.intrinsic and objective == "denoise":
-        raise ConfigError(f"intrinsic: {cfg.base} is an encoder-decoder; the LM-loss probe takes encoders or decoders")
     meta: dict[str, Any] = {"systems": [s.name for s in cfg.systems]}
     if cfg.retrieval:
-        depth = n_layers(model)
-        work["layer"] = resolve_layer(cfg.retrieval_layer, depth)
-        work["source"] = {lang: embed(model, tokenizer, [str(s["text"]) for _, s in p], work["layer"],
-                                      cfg.batch_size, cfg.max_length) for lang, p in work["pairs"].items()}  # fmt: skip
+        sources = {lang: [str(s["text"]) for _, s in p] for lang, p in work["pairs"].items()}
+        work["source"] = {lang: embed(model, tokenizer, texts, work["layer"], cfg.batch_size, cfg.max_length)
+                          for lang, texts in sources.items()}  # fmt: skip
         meta["retrieval"] = {"source_lang": cfg.source_lang, "layer": work["layer"], "n_layers": depth,
                              "layer_setting": cfg.retrieval_layer, "pooling": "mean", "source_encoder": "base",
                              "skipped": skipped, "languages": retrieval_langs}  # fmt: skip

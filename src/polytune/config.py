@@ -640,6 +640,8 @@ class EvalConfig:
     )  # fmt: skip
     mask_probability: float = _help("intrinsic, encoders: share of tokens masked (at least one per record)",
                                     default=0.15)  # fmt: skip
+    probe_max_records: int | None = _help("retrieval and intrinsic: at most this many records per language "
+                                          "(spread evenly; default: max_records)", default=None)  # fmt: skip
 
     def __post_init__(self) -> None:
         self.base = resolve_resource(self.base)
@@ -688,6 +690,8 @@ class EvalConfig:
             )
         if not isinstance(self.mask_probability, (int, float)) or not 0 < self.mask_probability < 1:
             raise ConfigError(f"mask_probability must be between 0 and 1 (exclusive), got {self.mask_probability!r}")
+        if self.probe_max_records is not None:
+            _positive(self.probe_max_records, "probe_max_records")
         if self.source_lang is not None:
             self.source_lang = normalize(self.source_lang)
         if self.retrieval and self.source_lang is None:

@@ -90,6 +90,7 @@ def _add_probes(parser: argparse.ArgumentParser) -> None:
                        help="hidden states pooled: an index (0 = embeddings) or a share of the depth (default 0.667: "
                             "layer 8 of 12, 4 of 6)")  # fmt: skip
     group.add_argument("--mask-probability", type=float, default=0.15, help="intrinsic: share masked (0.15)")
+    group.add_argument("--probe-max-records", type=int, help="probes: at most this many records per language")
 
 
 def _add_bootstrap(parser: argparse.ArgumentParser) -> None:
@@ -138,6 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens, length_penalty=args.length_penalty,
         no_repeat_ngram_size=args.no_repeat_ngram_size, retrieval=args.retrieval, intrinsic=args.intrinsic,
         source_lang=args.source_lang, retrieval_layer=args.retrieval_layer, mask_probability=args.mask_probability,
+        probe_max_records=args.probe_max_records,
     )  # fmt: skip
     _print(run_eval(cfg), args.out)
     return 0

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import zlib
 from pathlib import Path
@@ -99,6 +100,8 @@ def run_probes(cfg: EvalConfig) -> Path:
         ModelError: a model or adapter cannot be loaded.
     """
     out = Path(cfg.out) / PROBES
+    if cfg.probe_max_records is not None:
+        cfg = dataclasses.replace(cfg, max_records=cfg.probe_max_records)
     langs = _langs(cfg)
     retrieval_langs = [lang for lang in langs if lang != cfg.source_lang]
     work: dict[str, Any] = {"records": {lang: _records(cfg, lang, {"text": "text"}) for lang in langs}}

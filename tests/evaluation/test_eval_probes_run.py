@@ -21,17 +21,24 @@ from polytune.evaluation.predict.lm import (  # noqa: E402
 )
 
 
-def make_lang_adapter(base, out, seed=0):
+def make_lang_adapter(base, out, seed=0, new_tokens=()):
     """A language adapter as `polytune adapt language` saves one (LoRA on the MLM model, tokenizer, manifest), with
-    random non-zero LoRA weights so it changes the model: training one is not what these tests are about."""
+    random non-zero LoRA weights so it changes the model: training one is not what these tests are about.
+    `new_tokens` extend the vocabulary, their rows trainable as polytune trains them (peft trainable tokens)."""
     from peft import LoraConfig, get_peft_model
 
     from polytune.models import config_hash, load_mlm, load_tokenizer, tokenizer_hash
 
     torch.manual_seed(seed)
-    config = LoraConfig(r=4, lora_alpha=8, target_modules=["query", "value"], init_lora_weights=False)
-    get_peft_model(load_mlm(str(base)), config).save_pretrained(str(out))
-    tokenizer = load_tokenizer(str(base))
+    model, tokenizer = load_mlm(str(base)), load_tokenizer(str(base))
+    new_ids = None
+    if new_tokens:
+        tokenizer.add_tokens(list(new_tokens))
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        new_ids = tokenizer.convert_tokens_to_ids(list(new_tokens))
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["query", "value"], init_lora_weights=False,
+                        trainable_token_indices=new_ids)  # fmt: skip
+    get_peft_model(model, config).save_pretrained(str(out), save_embedding_layers=False)
     tokenizer.save_pretrained(str(out))
     meta = {"adapter": "language", "base": str(base), "base_config_hash": config_hash(str(base)),
             "tokenizer_hash": tokenizer_hash(tokenizer)}  # fmt: skip
@@ -117,7 +124,8 @@ def corpus_with_gaps(tmp_path_factory, synthetic_corpus):
 
 
 def probe_config(base, corpus, out, adapters, **kw):
-    systems = [SystemConfig("base"), SystemConfig("la", str(adapters / "{lang}"))]
+    systems = [SystemConfig("base"), SystemConfig("la", str(adapters / "{lang}")),
+               SystemConfig("vocab+la", str(adapters / "ext" / "{lang}"))]  # fmt: skip
     options = dict(langs=["nya_Latn", "ara_Arab"], retrieval=True, intrinsic=True, source_lang="eng_Latn",
                    bootstrap=200, max_records=30, systems=systems, baseline="base")  # fmt: skip
     return EvalConfig(base=str(base), input=corpus, out=out, **{**options, **kw})
@@ -128,6 +136,7 @@ def adapters(tmp_path_factory, tiny_bert):
     root = tmp_path_factory.mktemp("la")
     for i, lang in enumerate(["nya_Latn", "ara_Arab"]):
         make_lang_adapter(tiny_bert, root / lang, seed=i)
+        make_lang_adapter(tiny_bert, root / "ext" / lang, seed=i, new_tokens=["kuna", "ndimu", "الله"])
     return root
 
 
@@ -136,20 +145,21 @@ def test_probes_alone_score_a_language_adapter_without_task_adapter(tmp_path, ti
     from polytune.evaluation.report import run_eval
 
     report = run_eval(probe_config(tiny_bert, corpus_with_gaps, tmp_path / "a", adapters, max_records=None))
-    assert report["metrics"] == [] and report["systems"] == ["base", "la"]
+    assert report["metrics"] == [] and report["systems"] == ["base", "la", "vocab+la"]
     retrieval = report["retrieval"]
     assert retrieval["layer"] == 1 and retrieval["n_layers"] == 2 and retrieval["source_lang"] == "eng_Latn"
     for lang in ("nya_Latn", "ara_Arab"):
         r = retrieval["results"][lang]
         assert r["skipped"] == 3 and r["n"] == 47  # 50 test verses, 3 without their English verse
-        for system in ("base", "la"):
+        for system in ("base", "la", "vocab+la"):
             for measure in ("t2s@1", "t2s@10", "s2t@1", "s2t@10"):
                 entry = r["scores"][system][measure]
                 assert entry["ci"][0] <= entry["score"] <= entry["ci"][1]
-        assert set(r["deltas"]["la"]) == {"t2s@1", "t2s@10", "s2t@1", "s2t@10"}
+        assert set(r["deltas"]["la"]) == set(r["deltas"]["vocab+la"]) == {"t2s@1", "t2s@10", "s2t@1", "s2t@10"}
         intrinsic = report["intrinsic"]["results"][lang]
         assert intrinsic["n"] == 50 and intrinsic["scores"]["base"]["loss"] != intrinsic["scores"]["la"]["loss"]
         assert intrinsic["tokens"]["base"] == intrinsic["tokens"]["la"]  # one vocabulary: the same masked tokens
+        assert "loss" in intrinsic["deltas"]["vocab+la"]
     md = (tmp_path / "a" / "report.md").read_text(encoding="utf-8")
     assert "## Retrieval acc@1, target → eng_Latn" in md and "## Intrinsic: LM loss" in md
     again = run_eval(probe_config(tiny_bert, corpus_with_gaps, tmp_path / "b", adapters, max_records=None))

@@ -86,6 +86,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100 verses, the first target only")
     args = parser.parse_args()
     langs, records = (args.langs[:1], 100) if args.quick else (args.langs, args.records)
+    load_start = round(os.getloadavg()[0], 1)  # the figures are only as good as the cores were free
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         corpus = Path(args.corpus) if args.corpus else bible_corpus(Path(tmp), langs)
@@ -96,7 +97,9 @@ def main() -> None:
                                                           "retrieval", langs)  # fmt: skip
         for name, figures in results.items():
             print(name, json.dumps(figures), flush=True)
-    print(json.dumps({"base": args.base, "records": records, "corpus_seconds": build, **results}))
+    load = {"load_avg_start": load_start, "load_avg_end": round(os.getloadavg()[0], 1)}
+    print(json.dumps({"benchmark": "retrieval_probe", "base": args.base, "records": records, "corpus_seconds": build,
+                      **results, **load}))  # fmt: skip
 
 
 if __name__ == "__main__":

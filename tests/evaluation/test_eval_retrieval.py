@@ -12,8 +12,10 @@ from polytune.evaluation.probes import ratio_table, score_probes
 from polytune.evaluation.retrieval import (
     accuracy_at,
     cosine_matrix,
+    hits_at,
     pair_by_id,
     query_ranks,
+    ranks_and_ties,
     resolve_layer,
     retrieval_ranks,
 )
@@ -54,10 +56,22 @@ def test_directions_differ_when_similarity_is_not_symmetric_in_rank():
     assert query_ranks(sim.T, ["t0", "t1"]).tolist() == [2, 2]
 
 
-def test_a_duplicate_translation_counts_as_found():
+def test_a_duplicate_translation_counts_as_found_and_other_ties_count_half():
     sim = np.array([[0.5, 0.5, 0.1], [0.5, 0.5, 0.1], [0.0, 0.9, 0.2]])
-    assert query_ranks(sim, ["a", "same", "same"]).tolist() == [1, 1, 1]  # candidates 1 and 2 are one text
-    assert query_ranks(sim, ["a", "b", "c"]).tolist() == [1, 1, 2]  # exact ties (0.5, 0.5) never cost a query
+    ranks, ties = ranks_and_ties(sim, ["a", "same", "same"])  # candidates 1 and 2 are one text
+    assert ranks.tolist() == [1, 1, 1] and ties.tolist() == [1, 1, 0]
+    assert hits_at(ranks, 1, ties).tolist() == [0.5, 0.5, 1.0]  # 0 and 1 tie: a coin decides which comes first
+    ranks, ties = ranks_and_ties(sim, ["a", "b", "c"])
+    assert ranks.tolist() == [1, 1, 2] and ties.tolist() == [1, 1, 0]
+
+
+@pytest.mark.parametrize("k, expected", [(1, 100 / 6), (2, 100 / 3), (6, 100.0), (10, 100.0)])
+def test_a_model_that_sees_nothing_scores_chance(k, expected):
+    flat = np.ones((6, 4))  # every sentence the same vector
+    ranks = retrieval_ranks(flat, flat.copy(), list("abcdef"), list("uvwxyz"))
+    assert ranks["t2s"].tolist() == [1] * 6 and ranks["t2s_ties"].tolist() == [5] * 6
+    assert accuracy_at(ranks["t2s"], k, ranks["t2s_ties"]) == pytest.approx(expected)
+    assert accuracy_at(ranks["s2t"], k, ranks["s2t_ties"]) == pytest.approx(expected)
 
 
 def test_cosine_ignores_length():

@@ -2,10 +2,10 @@
 language and system, each with a bootstrap CI over its queries (records), a paired Δ vs the baseline with its
 p-value (stats.summarize_delta), and a macro average over languages from language-stratified resamples.
 
-Input: `<dir>/probes/manifest.json` plus `<dir>/probes/retrieval/<system>/<lang>.jsonl` (lines {"id", "t2s", "s2t"}:
-the rank of the translation in each direction) and `<dir>/probes/intrinsic/<system>/<lang>.jsonl` (lines {"id",
-"nll", "tokens"}: summed negative log-likelihood in nats over the record's predicted tokens), as
-`evaluation/predict/probes.py` writes them. No torch here.
+Input: `<dir>/probes/manifest.json` plus `<dir>/probes/retrieval/<system>/<lang>.jsonl` (lines {"id", "t2s", "s2t",
+"t2s_ties", "s2t_ties"}: the rank of the translation in each direction, and the candidates tied with it) and
+`<dir>/probes/intrinsic/<system>/<lang>.jsonl` (lines {"id", "nll", "tokens"}: summed negative log-likelihood in
+nats over the record's predicted tokens), as `evaluation/predict/probes.py` writes them. No torch here.
 
 Example: score_probes(Path("runs/demo/report"), ["task-only", "lang-adapter"], settings)["retrieval"]["average"]
 """
@@ -122,6 +122,12 @@ def _merge(section: dict[str, Any], measure: str, table: dict[str, Any]) -> None
                 target[key].setdefault(s, {})[measure] = entry
 
 
+def _hits(rows: list[dict[str, Any]], direction: str, k: int) -> np.ndarray:
+    """Expected hits@k of probe rows (ties from `<direction>_ties`, 0 when a file has none)."""
+    ranks = np.array([r[direction] for r in rows], dtype=np.float64)
+    return hits_at(ranks, k, np.array([r.get(f"{direction}_ties", 0) for r in rows], dtype=np.float64))
+
+
 def score_retrieval(folder: Path, meta: dict[str, Any], order: list[str], settings: dict[str, Any]) -> dict:
     """The report's "retrieval" section from `folder` (probes/retrieval) and its manifest entry `meta`."""
     langs = list(meta["languages"])
@@ -135,8 +141,8 @@ def score_retrieval(folder: Path, meta: dict[str, Any], order: list[str], settin
         section["average"]["n"] += n
     for measure in MEASURES:
         direction, k = measure.split("@")
-        stats = {lang: {s: np.stack([hits_at(np.array([r[direction] for r in rs]), int(k)), np.ones(len(rs))], 1)
-                        for s, rs in per.items()} for lang, per in rows.items()}  # fmt: skip
+        stats = {lang: {s: np.stack([_hits(rs, direction, int(k)), np.ones(len(rs))], 1) for s, rs in per.items()}
+                 for lang, per in rows.items()}  # fmt: skip
         _merge(section, measure, ratio_table(stats, order, settings, scale=100.0))
     return section
 

@@ -3,7 +3,9 @@ and turn ranks into accuracy@k (as XTREME's Tatoeba and BUCC, and Glot500's SR-B
 
 The embeddings come from `evaluation/predict/probes.py`; everything here works on numpy arrays, so it is tested
 with hand-made vectors. Query i's translation is candidate i; a candidate whose text equals the translation's text
-counts as the translation too (the Bible repeats verses word for word, and retrieving either copy is right).
+counts as the translation too (the Bible repeats verses word for word, and retrieving either copy is right). Other
+candidates exactly as similar as the translation (a model that maps two verses to one vector) are ties, broken
+uniformly at random in expectation: a hit@k is then the probability that the translation lands in the first k.
 
 Example: query_ranks(np.eye(3), ["a", "b", "c"]) -> array([1, 1, 1])
 """
@@ -72,19 +74,28 @@ def cosine_matrix(queries: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     return q @ c.T
 
 
-def query_ranks(sim: np.ndarray, groups: Sequence[Any]) -> np.ndarray:
-    """The rank (1 = retrieved first) of each query's translation, candidate i for query i.
+TIE = 1e-6  # cosines this close are one value: the same verse vector can differ by float noise across batches
 
-    A candidate ranks above the translation only if it is strictly more similar and is not in the translation's
-    group (`groups[c]`: the candidate's text), so exact ties and duplicate verses never cost a query.
 
-    Example: query_ranks(np.array([[0.2, 0.9], [0.1, 0.5]]), ["x", "y"]) -> array([2, 1])
+def ranks_and_ties(sim: np.ndarray, groups: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(rank, ties) of each query's translation, candidate i for query i: rank 1 + the candidates more similar,
+    ties the candidates as similar; candidates in the translation's group (`groups[c]`: its text) never count.
+
+    Example: ranks_and_ties(np.array([[0.5, 0.5], [0.1, 0.9]]), ["x", "y"]) -> (array([1, 1]), array([1, 0]))
     """
     sim = np.asarray(sim, dtype=np.float64)
     codes = np.unique(np.asarray([str(g) for g in groups]), return_inverse=True)[1]
     gold = np.diag(sim)[:, None]
     other = codes[None, :] != codes[:, None]
-    return 1 + ((sim > gold) & other).sum(axis=1)
+    return 1 + ((sim > gold + TIE) & other).sum(axis=1), ((np.abs(sim - gold) <= TIE) & other).sum(axis=1)
+
+
+def query_ranks(sim: np.ndarray, groups: Sequence[Any]) -> np.ndarray:
+    """The rank (1 = retrieved first) of each query's translation, ties counted in its favour (see ranks_and_ties).
+
+    Example: query_ranks(np.array([[0.2, 0.9], [0.1, 0.5]]), ["x", "y"]) -> array([2, 1])
+    """
+    return ranks_and_ties(sim, groups)[0]
 
 
 def retrieval_ranks(target: np.ndarray, source: np.ndarray, target_texts: Sequence[str],
@@ -92,17 +103,27 @@ def retrieval_ranks(target: np.ndarray, source: np.ndarray, target_texts: Sequen
     """Ranks in both directions for aligned embeddings (row i of `target` translates row i of `source`).
 
     Returns:
-        {"t2s": ranks of each target query among the source rows, "s2t": the reverse}.
+        {"t2s": ranks of each target query among the source rows, "t2s_ties": its ties, "s2t", "s2t_ties": the
+        reverse}.
     """
     sim = cosine_matrix(target, source)
-    return {"t2s": query_ranks(sim, source_texts), "s2t": query_ranks(sim.T, target_texts)}
+    (t2s, t2s_ties), (s2t, s2t_ties) = ranks_and_ties(sim, source_texts), ranks_and_ties(sim.T, target_texts)
+    return {"t2s": t2s, "t2s_ties": t2s_ties, "s2t": s2t, "s2t_ties": s2t_ties}
 
 
-def hits_at(ranks: np.ndarray, k: int) -> np.ndarray:
-    """1.0 where the translation is among the first k, else 0.0. Example: hits_at(np.array([1, 3]), 2) -> [1., 0.]"""
-    return (np.asarray(ranks) <= k).astype(np.float64)
+def hits_at(ranks: np.ndarray, k: int, ties: np.ndarray | None = None) -> np.ndarray:
+    """The chance that each translation is among the first k, its ties broken at random: 1 or 0 without ties.
+
+    Example: hits_at(np.array([1, 3, 1]), 2, np.array([0, 0, 3])) -> array([1. , 0. , 0.5])
+    """
+    ranks = np.asarray(ranks, dtype=np.float64)
+    ties = np.zeros_like(ranks) if ties is None else np.asarray(ties, dtype=np.float64)
+    return np.clip((k - ranks + 1) / (ties + 1), 0.0, 1.0)
 
 
-def accuracy_at(ranks: Sequence[int], k: int) -> float:
-    """Share of queries (in %) whose translation is among the first k. Example: accuracy_at([1, 2, 11], 10) -> 66.7"""
-    return 100.0 * float(hits_at(np.asarray(ranks), k).mean()) if len(ranks) else 0.0
+def accuracy_at(ranks: Sequence[int], k: int, ties: Sequence[int] | None = None) -> float:
+    """Expected share of queries (in %) whose translation is among the first k (see hits_at).
+
+    Example: accuracy_at([1, 2, 11], 10) -> 66.7
+    """
+    return 100.0 * float(hits_at(np.asarray(ranks), k, ties).mean()) if len(ranks) else 0.0

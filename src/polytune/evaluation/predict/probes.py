@@ -76,8 +76,9 @@ def _probe_system(cfg: EvalConfig, system: Any, lang: str, work: dict[str, Any],
         sources = [str(s["text"]) for _, s in pairs]
         emb = embed(model, tokenizer, targets, work["layer"], cfg.batch_size, cfg.max_length)
         ranks = retrieval_ranks(emb, work["source"][lang], targets, sources)
-        rows = ({"id": t["id"], "t2s": int(a), "s2t": int(b)}
-                for (t, _), a, b in zip(pairs, ranks["t2s"], ranks["s2t"], strict=True))  # fmt: skip
+        columns = {name: [int(x) for x in values] for name, values in ranks.items()}
+        rows = ({"id": t["id"], **{name: values[i] for name, values in columns.items()}}
+                for i, (t, _) in enumerate(pairs))  # fmt: skip
         write_jsonl(out / "retrieval" / system.name / f"{lang}.jsonl", rows)
     if cfg.intrinsic:
         rows = _intrinsic_rows(model, tokenizer, objective, work["records"][lang], cfg, lang)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import zlib
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,8 @@ def run_probes(cfg: EvalConfig) -> Path:
         unit = "nats per masked token" if objective == "mlm" else "nats per token"
         meta["intrinsic"] = {"objective": objective, "unit": unit, "languages": langs,
                              "mask_probability": cfg.mask_probability if objective == "mlm" else None}  # fmt: skip
+    # The manifest goes last: until it is written, the folder reads as no probe at all, never as a stale mix.
+    shutil.rmtree(out, ignore_errors=True)
     for system in cfg.systems:
         for lang in langs if cfg.intrinsic else retrieval_langs:
             _probe_system(cfg, system, lang, work, out)

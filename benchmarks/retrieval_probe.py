@@ -72,7 +72,8 @@ def char_ngram_baseline(corpus: Path, probe_dir: Path, langs: list[str]) -> dict
         t, s = [target[str(i)] for i in ids], [english[str(i)] for i in ids]
         vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit(t + s)
         ranks = retrieval_ranks(vectors.transform(t).toarray(), vectors.transform(s).toarray(), t, s)
-        out[lang] = {f"{d}@{k}": round(accuracy_at(ranks[d], k), 1) for d in ("t2s", "s2t") for k in (1, 10)}
+        out[lang] = {f"{d}@{k}": round(accuracy_at(ranks[d], k, ranks[f"{d}_ties"]), 1)
+                     for d in ("t2s", "s2t") for k in (1, 10)}  # fmt: skip
     return out
 
 

@@ -17,7 +17,7 @@ DERIVED = {
     "task_adapter": "base input lang out class_weights",
     "evaluation": "base task_adapter input out systems baseline",
 }
-TOP = {"seed", "langs"}
+TOP = {"seed", "langs", "source_lang"}
 
 
 def default(f):

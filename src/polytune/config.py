@@ -592,9 +592,12 @@ class EvalConfig:
     """Zero-shot evaluation of systems per language: every metric with bootstrap CIs, Δ vs baseline, plots."""
 
     base: str = _help("base model folder (or hub id)")
-    task_adapter: str = _help("task adapter folder")
     input: Path = _help("filtered corpus folder")
     out: Path = _help("report folder: report.json, report.md")
+    task_adapter: str | None = _help(
+        "task adapter folder (none: only the retrieval and intrinsic probes run, which need no task adapter)",
+        default=None,
+    )
     systems: list[SystemConfig] = _help("systems to compare", default_factory=list)
     langs: list[str] = _help("languages to evaluate", default_factory=list)
     baseline: str | None = _help("system the others are compared with (default: the first)", default=None)
@@ -621,6 +624,24 @@ class EvalConfig:
     length_penalty: float = _help("generation tasks, beam search: exponent of the length dividing a beam's score "
                                   "(>0 favours longer hypotheses, <0 shorter)", default=1.0)
     no_repeat_ngram_size: int = _help("generation tasks: never repeat an n-gram of this size (0: off)", default=0)
+    retrieval: bool = _help(
+        "bitext retrieval probe: each target record against its source_lang counterpart (same id), accuracy@1/@10 "
+        "both ways by cosine of mean-pooled hidden states; needs no task adapter", default=False,
+    )  # fmt: skip
+    intrinsic: bool = _help(
+        "intrinsic probe: held-out LM loss per language and system (masked LM with a seeded mask for encoders, "
+        "next-token loss for decoders) and its perplexity", default=False,
+    )  # fmt: skip
+    source_lang: str | None = _help("retrieval: the language the targets are paired with (polytune run: the "
+                                    "top-level source_lang)", default=None)  # fmt: skip
+    retrieval_layer: int | float = _help(
+        "retrieval: hidden states pooled, an index (0: embedding output, N: last of N layers) or a share of the "
+        "depth (float in [0, 1]); 0.667 = layer 8 of 12 as in XTREME and Glot500's SR-B, 4 of 6", default=0.667,
+    )  # fmt: skip
+    mask_probability: float = _help("intrinsic, encoders: share of tokens masked (at least one per record)",
+                                    default=0.15)  # fmt: skip
+    probe_max_records: int | None = _help("retrieval and intrinsic: at most this many records per language "
+                                          "(spread evenly; default: max_records)", default=None)  # fmt: skip
 
     def __post_init__(self) -> None:
         self.base = resolve_resource(self.base)
@@ -652,6 +673,29 @@ class EvalConfig:
         for name in ("num_beams", "max_new_tokens", "no_repeat_ngram_size"):
             if not isinstance(getattr(self, name), int):
                 raise ConfigError(f"{name} must be a whole number, got {getattr(self, name)!r}")
+        self._check_probes()
+
+    def _check_probes(self) -> None:
+        """The probe settings: booleans, a layer index or depth share, a mask share, a source language."""
+        for name in ("retrieval", "intrinsic"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.task_adapter is None and not (self.retrieval or self.intrinsic):
+            raise ConfigError("evaluation: give a task_adapter, or turn on retrieval or intrinsic (they need none)")
+        layer = self.retrieval_layer
+        if isinstance(layer, bool) or not isinstance(layer, (int, float)) or layer < 0 or (
+                isinstance(layer, float) and layer > 1):  # fmt: skip
+            raise ConfigError(
+                f"retrieval_layer must be a layer index (0, 1, ...) or a share of the depth in [0, 1], got {layer!r}"
+            )
+        if not isinstance(self.mask_probability, (int, float)) or not 0 < self.mask_probability < 1:
+            raise ConfigError(f"mask_probability must be between 0 and 1 (exclusive), got {self.mask_probability!r}")
+        if self.probe_max_records is not None:
+            _positive(self.probe_max_records, "probe_max_records")
+        if self.source_lang is not None:
+            self.source_lang = normalize(self.source_lang)
+        if self.retrieval and self.source_lang is None:
+            raise ConfigError("retrieval needs source_lang: the language whose records share ids with the targets")
 
 
 def from_dict(cls: type, data: dict[str, Any] | None, section: str) -> Any:

@@ -127,6 +127,17 @@ def _load(loader: Any, name: str, what: str, **kwargs: Any) -> Any:
         raise ModelError(f"cannot load {what} from {name}: {hint} ({type(exc).__name__}: {str(exc)[:160]})") from exc
 
 
+def load_config(base: str) -> Any:
+    """The base model's transformers config (no weights are read).
+
+    Raises:
+        ModelError: the base has no readable config.
+    """
+    from transformers import AutoConfig
+
+    return _load(AutoConfig, str(base), "model config")
+
+
 def config_hash(base: str) -> str:
     """sha256 of a base model's config, ignoring keys that vary with the head or the transformers version.
 

@@ -108,7 +108,7 @@ def load_settings(raw: dict[str, Any]) -> RunSettings:
 def _section(raw: dict[str, Any], name: str, derived: dict[str, Any]) -> Any:
     """Build a stage config from its YAML section plus the values `polytune run` derives itself."""
     section = dict(raw.get(name) or {})
-    clash = sorted(set(section) & set(derived) - {"seed", "langs"})
+    clash = sorted(set(section) & set(derived) - {"seed", "langs", "source_lang"})
     if clash:
         raise ConfigError(f"{name}: {', '.join(clash)} is set by polytune run (from workdir and the top-level keys)")
     return C.from_dict(SECTIONS[name], {**derived, **section}, name)
@@ -191,7 +191,7 @@ def _eval_config(raw: dict[str, Any], s: RunSettings) -> C.EvalConfig:
     ]
     derived = {"base": s.base, "task_adapter": str(w / "adapters" / "task"), "input": w / "corpus",
                "out": w / "report", "systems": systems, "langs": s.target_langs, "baseline": "task-only",
-               "seed": s.seed}
+               "seed": s.seed, "source_lang": s.source_lang}
     return _section(raw, "evaluation", derived)
 
 

@@ -54,7 +54,7 @@ def test_score_writes_a_report(tmp_path, capsys):
         (["eval", "score", "--predictions", "{tmp}/nowhere", "--out", "{tmp}/rep"], "predictions folder not found"),
         (["eval", "score", "--predictions", "{tmp}/run", "--out", "{tmp}/rep", "--baseline", "nope"], "baseline"),
         (["eval", "score", "--predictions", "{tmp}/run", "--out", "{tmp}/rep", "--bootstrap", "0"], "n_resamples"),
-        (["eval", "--out", "{tmp}/rep"], "missing --base, --task-adapter, --input"),
+        (["eval", "--out", "{tmp}/rep"], "missing --base, --input, --task-adapter (or --retrieval / --intrinsic)"),
         (
             ["eval", "--base", "m", "--task-adapter", "t", "--input", "i", "--out", "o", "--system", "a b"],
             "system name must be",

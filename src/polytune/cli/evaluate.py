@@ -7,9 +7,11 @@ Two forms (the second is an argparse sub-subcommand; without it, `eval` predicts
     polytune eval score --predictions DIR --out DIR [--baseline NAME] [--bootstrap 1000] [--seed 13]
     polytune eval score --refs refs.tsv --hyp mt-a=a.tsv --hyp mt-b=b.tsv --out DIR [--metrics bleu chrf ter]
 
-`--system NAME=PATTERN` adds a language adapter per language ('{lang}' becomes each language key); a bare NAME is
-the base with the task adapter alone. `eval score` reads DIR/predictions/<system>/<lang>.jsonl (or
-DIR/<system>/<lang>.jsonl), lines {"id", "label", "pred"}; with --refs it imports TSV/JSONL/TXT files first.
+`--retrieval --source-lang eng_Latn` and `--intrinsic` add the probes that need no task adapter (bitext retrieval
+acc@k, held-out LM loss); with them, --task-adapter may be left out. `--system NAME=PATTERN` adds a language
+adapter per language ('{lang}' becomes each language key); a bare NAME is the base with the task adapter alone.
+`eval score` reads DIR/predictions/<system>/<lang>.jsonl (or DIR/<system>/<lang>.jsonl), lines {"id", "label",
+"pred"}; with --refs it imports TSV/JSONL/TXT files first.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default="test", help="evaluate on records of this split (default test)")
     parser.add_argument("--max-records", type=int, help="at most this many records per language")
     _add_generation(parser)
+    _add_probes(parser)
     parser.add_argument("--suite", help="eval suite file or folder (eval/suites): per-language split, metrics, ...")
     _add_bootstrap(parser)
     parser.set_defaults(handler=_run)
@@ -63,6 +66,31 @@ def _add_generation(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-new-tokens", type=int, default=64, help="longest hypothesis in tokens (default 64)")
     group.add_argument("--length-penalty", type=float, default=1.0, help="beam length penalty exponent (default 1)")
     group.add_argument("--no-repeat-ngram-size", type=int, default=0, help="never repeat an n-gram of N (default 0)")
+
+
+def _layer(value: str) -> int | float:
+    """`--retrieval-layer 8` is an index, `--retrieval-layer 0.667` a share of the depth."""
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            message = f"expected a layer index or a share of the depth, got {value!r}"
+            raise argparse.ArgumentTypeError(message) from None
+
+
+def _add_probes(parser: argparse.ArgumentParser) -> None:
+    """The probes that need no task adapter (bitext retrieval, intrinsic LM loss)."""
+    group = parser.add_argument_group("probes (need no task adapter: --task-adapter may be left out)")
+    group.add_argument("--retrieval", action="store_true", help="bitext retrieval acc@1/@10 against --source-lang")
+    group.add_argument("--intrinsic", action="store_true", help="held-out LM loss (masked LM / next token)")
+    group.add_argument("--source-lang", help="retrieval: language paired with each target by record id")
+    group.add_argument("--retrieval-layer", type=_layer, default=0.667,
+                       help="hidden states pooled: an index (0 = embeddings) or a share of the depth (default 0.667: "
+                            "layer 8 of 12, 4 of 6)")  # fmt: skip
+    group.add_argument("--mask-probability", type=float, default=0.15, help="intrinsic: share masked (0.15)")
+    group.add_argument("--probe-max-records", type=int, help="probes: at most this many records per language")
 
 
 def _add_bootstrap(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +126,9 @@ def _run(args: argparse.Namespace) -> int:
     from polytune.errors import ConfigError
     from polytune.evaluation.report import run_eval
 
-    missing = [f"--{k.replace('_', '-')}" for k in ("base", "task_adapter", "input", "out") if not getattr(args, k)]
+    missing = [f"--{k.replace('_', '-')}" for k in ("base", "input", "out") if not getattr(args, k)]
+    if not (args.task_adapter or args.retrieval or args.intrinsic):
+        missing.append("--task-adapter (or --retrieval / --intrinsic)")
     if missing:
         raise ConfigError(f"eval: missing {', '.join(missing)} (or use `polytune eval score` on prediction files)")
     cfg = EvalConfig(
@@ -107,7 +137,9 @@ def _run(args: argparse.Namespace) -> int:
         max_records=args.max_records, bootstrap=args.bootstrap, seed=args.seed,
         suite=args.suite, significance=args.significance, num_beams=args.num_beams,
         max_new_tokens=args.max_new_tokens, length_penalty=args.length_penalty,
-        no_repeat_ngram_size=args.no_repeat_ngram_size,
+        no_repeat_ngram_size=args.no_repeat_ngram_size, retrieval=args.retrieval, intrinsic=args.intrinsic,
+        source_lang=args.source_lang, retrieval_layer=args.retrieval_layer, mask_probability=args.mask_probability,
+        probe_max_records=args.probe_max_records,
     )  # fmt: skip
     _print(run_eval(cfg), args.out)
     return 0

@@ -46,6 +46,14 @@ languages: {{ languages|length }}; green / red: Δ with p &lt; 0.05 in the bette
 {% for c in row.cells %}<td class="{{ c.cls }}">{{ c.text }}</td>{% endfor %}</tr>
 {% endfor %}</table></div>
 {% endfor %}
+{% for t in probes %}
+<h2>{{ t.title }}</h2>
+{% if t.note %}<p>{{ t.note }}</p>{% endif %}
+<div class="wide"><table><tr>{% for h in t.header %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in t.rows %}<tr class="{{ row.cls }}">
+{% for c in row.cells %}<td class="{{ c.cls }}">{{ c.text }}</td>{% endfor %}</tr>
+{% endfor %}</table></div>
+{% endfor %}
 <h2>Fairness across languages</h2>
 <table><tr>{% for h in fairness_header %}<th>{{ h }}</th>{% endfor %}</tr>
 {% for row in fairness %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
@@ -83,6 +91,18 @@ def _rows(report: dict[str, Any], metric: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _probe_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The probe tables (render_probes) as template rows: significant Δ cells marked like the metrics' ones."""
+    from polytune.evaluation.render_probes import probe_tables
+
+    out = []
+    for table in probe_tables(report):
+        rows = [{"cls": "avg" if r["average"] else "",
+                 "cells": [_cell(c["text"], c["p_value"], c["better"]) for c in r["cells"]]} for r in table["rows"]]
+        out.append({**table, "rows": rows})  # fmt: skip
+    return out
+
+
 def _b64(png: bytes | None) -> str | None:
     return base64.b64encode(png).decode("ascii") if png else None
 
@@ -117,6 +137,7 @@ def render_page(report: dict[str, Any]) -> str:
         systems=report["systems"],
         languages=report["languages"],
         metrics=metrics,
+        probes=_probe_tables(report),
         fairness_header=FAIRNESS_HEADER,
         fairness=fairness_rows(report),
         signatures=signatures,

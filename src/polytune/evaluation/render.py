@@ -117,7 +117,7 @@ def _md_table(head: list[str], rows: list[list[str]], left: int) -> list[str]:
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    """The readable report: a table per metric, the fairness summary, signatures and inputs.
+    """The readable report: a table per metric, the probe tables, the fairness summary, signatures and inputs.
 
     Args:
         report: the dict `build_report` returns (or report.json loaded).
@@ -126,9 +126,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         Markdown text.
     """
     lines = ["# Evaluation report", "", preamble(report)]
+    from polytune.evaluation.render_probes import markdown_lines  # it builds on this module's cells
+
     for m in report["metrics"]:
         lines += ["", f"## {metric_label(m)}", "", *_md_table(header(report, m), language_rows(report, m), 5)]
-    lines += ["", "## Fairness across languages", "", *_md_table(FAIRNESS_HEADER, fairness_rows(report), 4)]
+    lines += markdown_lines(report)
+    if report["metrics"]:  # a report of the probes alone has no task metric to compare across languages
+        lines += ["", "## Fairness across languages", "", *_md_table(FAIRNESS_HEADER, fairness_rows(report), 4)]
     lines += ["", "## Signatures", ""]
     lines += [f"- {metric_label(m)}: `{sig}`" for m, sig in report["signatures"].items()]
     for lang, sigs in report.get("lang_signatures", {}).items():

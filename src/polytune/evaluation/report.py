@@ -11,6 +11,7 @@ Example: build_report("runs/demo/report", "/tmp/r", baseline="task-only")["avera
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from polytune.errors import ConfigError, InputError, did_you_mean
 from polytune.evaluation.langinfo import TIER_SOURCE, describe, load_lang_info
 from polytune.evaluation.loading import align, load_predictions, predictions_root
 from polytune.evaluation.metrics import check_fit, get_metric
+from polytune.evaluation.probes import PROBES, probe_dir, probe_report, probe_summary, score_probes
 from polytune.evaluation.render import render_html, render_markdown
 from polytune.evaluation.scoring import choose_metrics, score_metric
 from polytune.evaluation.stats import check_settings
@@ -118,6 +120,8 @@ def score_found(
     metrics = list(metric_langs)
     settings = {"significance": "bootstrap", **settings}
     inputs = {f"{s}/{p.name}": file_hash(p) for s in order for lang, p in sorted(found[s].items()) if lang in aligned}
+    if context.get("probes") is not None:
+        inputs["probes/manifest.json"] = file_hash(Path(context["probes"]) / "manifest.json")
     inputs.update({f"suite/{p.name}": file_hash(p) for p in context.get("input_paths", []) if p.suffix == ".yaml"})
     report = {
         "polytune_version": __version__,
@@ -140,6 +144,7 @@ def score_found(
     for name in metrics:
         subset = {lang: aligned[lang] for lang in metric_langs[name]}
         report["signatures"][name] = score_metric(name, subset, order, settings, report)
+    report.update(score_probes(context.get("probes"), order, settings))
     # One JSON round trip: tuples become lists and paths strings, so the returned dict equals report.json.
     report = json.loads(json.dumps(report, default=str))
     _write(Path(out), report, manifest("eval", config, inputs=context.get("input_paths", []), counts=_counts(report)))
@@ -221,6 +226,7 @@ def build_report(
         "input_paths": [root, *side],
         "input_manifests": input_manifests([root, *side]),
         "task": _task_of(root),
+        "probes": probe_dir(pred_dir),
     }
     if config is None:
         config = {"pred_dir": str(pred_dir), "baseline": baseline, "metrics": list(metrics or []), **settings}
@@ -266,6 +272,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         parts = [f"{m} {avg['scores'][s][m]['score']:.1f}" for m in report["metrics"]]
         if s in avg["deltas"]:
             parts += [f"Δ{m} {d['delta']:+.1f} (p={d['p_value']:.3f})" for m, d in avg["deltas"][s].items()]
+        parts += probe_summary(report, s)
         lines.append(f"{s}: " + ", ".join(parts))
     return lines
 
@@ -292,11 +299,21 @@ def run_eval(cfg: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     plan = suite_plan(cfg)  # a bad suite fails here, before predict imports torch or loads a model
     # predict pulls torch and transformers: import it only when predicting, so scoring stays light.
     from polytune.evaluation.predict import predict
+    from polytune.evaluation.predict.probes import run_probes
 
     fertility = getattr(cfg, "fertility", None)
     default_fertility = Path(cfg.out).parent / "analysis" / "fertility.json"
     if fertility is None and default_fertility.is_file():
         fertility = default_fertility
+    if cfg.retrieval or cfg.intrinsic:
+        run_probes(cfg)
+    else:  # probes of an earlier run must not show up in this report
+        shutil.rmtree(Path(cfg.out) / PROBES, ignore_errors=True)
+    if cfg.task_adapter is None:
+        settings = {"n_resamples": cfg.bootstrap, "seed": cfg.seed, "confidence": 0.95, "significance": "bootstrap"}
+        report = probe_report(cfg, settings, extra)
+        _write(Path(cfg.out), report, manifest("eval", cfg, inputs=[Path(cfg.out) / PROBES], counts=_counts(report)))
+        return report
     pred_dir = predict(cfg)
     return build_report(
         pred_dir, cfg.out, baseline=cfg.baseline, metrics=getattr(cfg, "metrics", None) or None,

@@ -90,9 +90,9 @@ def _script(lang: Any, alpha3: str) -> str | None:
     (langcodes falls back to `und`'s en-Latn-US: `pbt` would become Latin, its macrolanguage `pus` is Arabic)."""
     if lang.script:
         return lang.script
-    likely = lang.maximize()
-    fallback = _lc.Language.get("und").maximize()
-    if (likely.script, likely.territory) == (fallback.script, fallback.territory) and lang.language != fallback.language:
+    likely, fallback = lang.maximize(), _lc.Language.get("und").maximize()
+    fell_back = (likely.script, likely.territory) == (fallback.script, fallback.territory)
+    if fell_back and lang.language != fallback.language:
         parent = macrolanguage(alpha3)
         if parent:
             return _lc.Language.get(parent).maximize().script or likely.script
@@ -128,7 +128,7 @@ def normalize(code: str) -> str:
     if not lang.language or not lang.is_valid() or lang.language in _NOT_LANGUAGES:
         raise _bad(code, "is not a known language")
     subtag = re.split(r"[-_]", raw, maxsplit=1)[0].lower()
-    alpha3 = iso639_3(subtag) or (lang.language if len(lang.language) == 3 else _lc.Language.get(lang.language).to_alpha3())
+    alpha3 = iso639_3(subtag) or (lang.language if len(lang.language) == 3 else lang.to_alpha3())
     if KEY_RE.match(raw) and alpha3 == subtag:
         return raw  # what the user wrote, when it is already a key of a current ISO 639-3 code
     script = _script(lang, alpha3)

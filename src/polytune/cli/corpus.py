@@ -121,7 +121,8 @@ def _sources(args: argparse.Namespace) -> int:
 
 
 FILTER_OPTIONS = (
-    "inputs", "out", "backend", "model", "voters", "second_backend", "second_model", "ensemble", "topk", "mixed_margin",
+    "inputs", "out", "backend", "model", "voters", "second_backend", "second_model", "ensemble", "topk",
+    "mixed_margin",
     "script_check", "min_chars", "max_chars", "min_words", "max_non_letter", "repetition", "normalization",
     "whitespace", "rules", "dedup", "near_dedup", "near_threshold", "text_field", "tasks", "workers", "executor",
 )  # fmt: skip

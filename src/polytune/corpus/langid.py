@@ -212,7 +212,7 @@ def available_backends() -> list[str]:
 
 
 def backend_from_spec(spec: str) -> LidBackend:
-    """A backend from "langid", "py3langid", "heliport" or "fasttext:MODEL". Example: backend_from_spec("fasttext:a.bin")."""
+    """A backend from "langid", "py3langid", "heliport" or "fasttext:MODEL". Example: backend_from_spec("heliport")."""
     name, _, model = spec.partition(":")
     return get_backend(name, model or None)
 

@@ -53,17 +53,21 @@ def align(gold: list[str], predicted: list[str | None]) -> list[str | None]:
     Example: align(["swh_Latn", "eng_Latn"], ["swa_Latn", "swa_Latn"]) -> ["swh_Latn", "swh_Latn"]
     """
     langs = sorted(set(gold))
-    return [g if p is not None and match(p, [g]) else match(p, langs) or p for g, p in zip(gold, predicted, strict=True)]
+    pairs = zip(gold, predicted, strict=True)
+    return [g if p is not None and match(p, [g]) else match(p, langs) or p for g, p in pairs]
 
 
 def _accuracy_f1(gold: list[str], predicted: list[str | None], per_lang: dict[str, Any], langs: list[str]) -> dict:
-    """Accuracy on the records of `langs` and macro-F1 over `langs` (0 languages: None, not a number)."""
+    """Accuracy on the records of `langs`, macro accuracy (mean per-language recall) and macro-F1 over `langs`
+    (no language: None, not a number)."""
     wanted = set(langs)
     pairs = [(g, p) for g, p in zip(gold, predicted, strict=True) if g in wanted]
     if not pairs:
-        return {"accuracy": None, "macro_f1": None, "n": 0}
+        return {"accuracy": None, "macro_accuracy": None, "macro_f1": None, "n": 0}
     return {"accuracy": round(sum(g == p for g, p in pairs) / len(pairs), 4),
-            "macro_f1": round(sum(per_lang[lang]["f1"] for lang in langs) / len(langs), 4), "n": len(pairs)}  # fmt: skip
+            "macro_accuracy": round(sum(per_lang[lang]["recall"] for lang in langs) / len(langs), 4),
+            "macro_f1": round(sum(per_lang[lang]["f1"] for lang in langs) / len(langs), 4),
+            "n": len(pairs)}  # fmt: skip
 
 
 def score(gold: list[str], predicted: list[str | None], known: frozenset[str], top: int = 10) -> dict[str, Any]:

@@ -67,14 +67,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the first 150 languages only")
     parser.add_argument("--langs", type=int, help="at most this many languages (default all; --quick 150)")
     parser.add_argument("--out", help="also write lid_eval.json/.md here")
+    parser.add_argument("--vote-weights", default="", help="weights of the vote, e.g. heliport=3 (default all 1)")
     args = parser.parse_args()
     records = held_out(args.langs or (150 if args.quick else None))
+    weights: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "held_out.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-        cfg = LidEvalConfig(input=path, backends=BACKENDS, vote=list(BACKENDS), out=args.out, top_confusions=15)
+        weights = {k: float(v) for k, _, v in (w.partition("=") for w in args.vote_weights.split(",") if w)}
+        cfg = LidEvalConfig(input=path, backends=BACKENDS, vote=list(BACKENDS), vote_weights=weights, out=args.out,
+                            top_confusions=15)  # fmt: skip
         report = evaluate_lid(cfg)
-    figures = {"records": report["n"], "langs": len(report["langs"]), "backends": summary(report)}
+    figures = {"records": report["n"], "langs": len(report["langs"]), "vote_weights": weights,
+               "backends": summary(report)}  # fmt: skip
     print(json.dumps(figures))
 
 

@@ -1,11 +1,8 @@
-"""The `vote` ensemble: any number of LID backends vote on each text with their scores; a backend abstains on
-languages it cannot predict, so a language only some members know is not outvoted by members that never could
-say it.
+"""The `vote` ensemble: any number of LID backends vote on each text with their scores; a backend abstains on a
+language it cannot predict, so a language only one member knows is not outvoted by members that never could say it.
 
-Per text: a member abstains from the whole text when another member's best language is one it cannot predict
-(it could not have given the right answer; if every member would abstain, all vote). The others score each
-candidate language L (any language in their top-k):
-    sum(w_m * p_m(L) for voting members m that know L) / sum(w_m for voting members m that know L)
+Score of a candidate language L (any language in a member's top-k):
+    sum(w_m * p_m(L) for members m that know L) / sum(w_m for members m that know L)
 where p_m(L) is m's probability for L (0 when L is outside m's top-k) and "knows" uses the matching rule of
 polytune.langcodes (py3langid's `sw` answers for swh_Latn). Candidates that match are one candidate; it carries the
 key of the first member (in the configured order) that names it.
@@ -45,19 +42,10 @@ class VoteBackend(LidBackend):
             rows.append([(key, round(p, decimals) if decimals is not None else p) for key, p in ranked])
         return rows
 
-    def _voters(self, answers: list[list[Prediction]]) -> list[int]:
-        """Members that vote on this text: those that know every other member's best language (else all)."""
-        best = [(m, answer[0][0]) for m, answer in enumerate(answers) if answer and answer[0][0] is not None]
-        voters = [m for m, (_, backend, _) in enumerate(self.members)
-                  if all(other == m or backend.knows(key) for other, key in best)]  # fmt: skip
-        return voters or list(range(len(self.members)))
-
     def _vote(self, answers: list[list[Prediction]]) -> list[Prediction]:
         candidates: list[str] = []
         said: dict[str, dict[int, float]] = {}
-        voters = self._voters(answers)
-        for m in voters:
-            answer = answers[m]
+        for m, answer in enumerate(answers):
             for key, prob in answer:
                 if key is None:
                     continue
@@ -68,8 +56,7 @@ class VoteBackend(LidBackend):
         scored = []
         for order, rep in enumerate(candidates):
             num = den = 0.0
-            for m in voters:
-                _, backend, weight = self.members[m]
+            for m, (_, backend, weight) in enumerate(self.members):
                 if m in said[rep]:
                     num, den = num + weight * said[rep][m], den + weight
                 elif backend.knows(rep):

@@ -144,6 +144,25 @@ def test_heliport_backend_normalizes_labels_and_scores(heliport_backend):
     assert rows[0][0][1] >= rows[0][1][1] >= rows[0][2][1]
 
 
+def test_heliport_in_the_filter_flags_mixed_texts_exactly(heliport_backend):
+    from polytune.corpus.lid_heliport import HeliportBackend, topk_probabilities
+
+    backend = HeliportBackend()
+    step = LanguageFilter(backend, topk=3, mixed_margin=0.3)
+    assert backend.runner_ups_below == pytest.approx(0.65, abs=1e-3)  # (1 + margin) / 2: all the flag needs
+    texts = ENGLISH + PARAGRAPHS[:3] + ["Ik hou van jou", "hola que tal", "bom dia", "dobry den", "obrigado amigo",
+                                          "Tere hommikust", "Hello amigo mio", "buenos dias", "the cat"]
+    records = [{"text": t} for t in texts]
+    step.filter_batch(records)
+    for record in records:
+        label, _ = backend._identifier.identify_with_score(record["text"])
+        if label in ("und", "zxx"):
+            continue
+        p1, p2 = (p for _, p in topk_probabilities(backend._identifier.identify_topk_with_score(record["text"], 2)))
+        assert record.get("lid_mixed", False) == (round(p1, 4) - round(p2, 4) <= 0.3), record["text"]
+    assert any(r.get("lid_mixed") for r in records) and not all(r.get("lid_mixed") for r in records)
+
+
 def test_vote_of_real_backends_covers_what_one_lacks(heliport_backend):
     vote = VoteBackend([("langid", get_backend("langid"), 1.0), ("heliport", heliport_backend, 1.0)])
     assert "mri_Latn" in vote.languages and not get_backend("langid").knows("mri_Latn")
@@ -160,3 +179,21 @@ def test_heliport_missing_says_how_to_install(monkeypatch):
     with pytest.raises(DependencyError, match=r"polytune\[lid-gpl\]"):
         get_backend("heliport")
     lid_heliport._identifier.cache_clear()
+
+
+def test_cli_vote_in_filter_and_lid_eval(swahili, tmp_path, capsys):
+    from polytune.cli.main import main
+
+    out = tmp_path / "out"
+    argv = ["filter", str(swahili), "--out", str(out), "--backend", "vote", "--voters", "langid", "py3langid",
+            "--vote-weights", "py3langid=2", "--langs", "swh"]  # fmt: skip
+    assert main(argv) == 0 and "swh_Latn\t40 kept" in capsys.readouterr().out
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps({"text": t, "lang": "swh_Latn"}) + "\n" for t in PARAGRAPHS[:5]))
+    argv = ["lid", "eval", "--input", str(gold), "--split", "all", "--backend", "langid", "--backend", "py3langid",
+            "--vote", "langid", "py3langid", "--vote-weights", "langid=0.5"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| vote | 1 / 1 | 1.0000 |" in printed and "| py3langid | 1 / 1 |" in printed
+    assert main([*argv[:-2], "--vote-weights", "heliport=2"]) == 2  # a weight for a backend that does not vote
+    assert "does not vote" in capsys.readouterr().err

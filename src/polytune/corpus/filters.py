@@ -63,6 +63,10 @@ class LanguageFilter(BaseFilter):
     ) -> None:
         self.backend, self.langs, self.topk, self.mixed_margin = backend, list(langs), topk, mixed_margin
         self.second, self.ensemble = second, ensemble
+        # The mixed flag needs the runner-up only when p1 - p2 <= margin, i.e. (two-way scores) p1 <= (1 + m) / 2.
+        for step in (backend, second):
+            if step is not None and step.runner_ups_below < 1.0:
+                step.runner_ups_below = min(1.0, (1 + mixed_margin) / 2 + 1e-4)
 
     def filter_batch(self, records: list[dict[str, Any]]) -> list[Verdict]:
         texts = [r["text"] for r in records]

@@ -52,6 +52,9 @@ class LidBackend:
     and `_labels` (every raw label it can output)."""
 
     name = "base"
+    # A backend whose runner-ups cost extra (heliport) lists them only for texts whose best probability is below
+    # this; the filter sets it to what its mixed-language flag needs. Other backends always list k.
+    runner_ups_below = 1.0
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         """Top-1 language and its probability for each text.

@@ -3,23 +3,24 @@
 
 HeLI scores a text per language as the mean negative log10 probability of its features (lower is better). The
 probability polytune writes is the best language's two-way posterior against the runner-up, per feature:
-p1 = 1 / (1 + 10^-(s2 - s1)), in [0.5, 1]; a runner-up i gets 10^-s_i / (10^-s1 + 10^-s2). heliport's own
-`identify_with_score` returns that gap s2 - s1 (its "confidence") at `identify` speed, while its top-k call is
-about 2.5x slower; so the runner-ups are looked up only for texts where they can matter: when p1 < 0.9 (a
-mixed-language flag with a margin up to 0.8 needs the second score) or heliport's own confidence threshold says
-`und`. A confident text lists only its best language in `lid_topk`.
+p1 = 1 / (1 + 10^-(s2 - s1)), in [0.5, 1]; a runner-up i gets 10^-s_i / (10^-s1 + 10^-s2), so p2 = 1 - p1.
+heliport's own `identify_with_score` returns that gap s2 - s1 (its "confidence") at `identify` speed, while its
+top-k call is about 2.5x slower; so the runner-ups are looked up only for texts whose p1 is below
+`runner_ups_below` (0.9 here; the filter lowers it to (1 + mixed_margin) / 2, all its mixed-language flag needs).
+A text heliport's own per-language confidence thresholds call `und` has no language (None: `lid_unknown` in the
+filter), as in a bare `identify` loop.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 from polytune.corpus.langid import LidBackend, Prediction, label_key
 from polytune.errors import ModelError, require_module
 
-CONFIDENT = 0.9  # p1 at or above this: runner-ups cannot reach a mixed margin <= 0.8, so they are not looked up
-_GAP = 0.9542425094393249  # log10(0.9 / 0.1): the gap s2 - s1 at which p1 == CONFIDENT
+CONFIDENT = 0.9  # default runner_ups_below: p1 at or above it lists only the best language
 
 
 def two_way(gap: float) -> float:
@@ -47,6 +48,7 @@ class HeliportBackend(LidBackend):
     """heliport (HeLI-OTS, 220 languages; GPLv3, `polytune[lid-gpl]`), its model shipped in the wheel."""
 
     name = "heliport"
+    runner_ups_below = CONFIDENT
 
     def __init__(self, model: str | None = None) -> None:
         if model:
@@ -55,15 +57,25 @@ class HeliportBackend(LidBackend):
 
     def predict_topk(self, texts: list[str], k: int = 3, decimals: int | None = None) -> list[list[Prediction]]:
         """As LidBackend.predict_topk; runner-ups only where they can matter (see the module docstring)."""
-        ident, rows = self._identifier, []
-        for text in texts:
-            label, gap = ident.identify_with_score(text)
-            if label == "und" or (k > 1 and gap < _GAP):
-                top = topk_probabilities(ident.identify_topk_with_score(text, max(k, 2)))[:k]
-            else:
-                top = [(label, two_way(gap) if label != "zxx" else 1.0)]
-            rows.append([(label_key(lab), round(p, decimals) if decimals is not None else p) for lab, p in top])
+        identify, topk, rows = self._identifier.identify_with_score, self._identifier.identify_topk_with_score, []
+        below = self.runner_ups_below  # p1 < below  <=>  gap < log10(below / (1 - below))
+        gap_below = math.inf if below >= 1 else -math.inf if below <= 0.5 else math.log10(below / (1 - below))
+        keys, exact = self._keys, decimals is None
+        for text in texts:  # the hot loop of a filter run: one native call per text, little else
+            label, gap = identify(text)
+            if label == "zxx":  # no letters at all
+                rows.append([(None, 1.0)])
+            elif k > 1 and gap < gap_below and label != "und":
+                top = topk_probabilities(topk(text, max(k, 2)))[:k]
+                rows.append([(keys.get(lab), p if exact else round(p, decimals)) for lab, p in top])
+            else:  # confident, or below heliport's own threshold (`und`: no language)
+                p = 1.0 / (1.0 + 10.0 ** (-gap))
+                rows.append([(keys.get(label), p if exact else round(p, decimals))])
         return rows
+
+    @functools.cached_property
+    def _keys(self) -> dict[str, str | None]:
+        return {label: label_key(label) for label in self._labels()}
 
     def _labels(self) -> list[str]:
         return list(self._identifier.get_confidence_all())

@@ -44,6 +44,14 @@ def _identifier() -> Any:
     return heliport.Identifier()
 
 
+class _Keys(dict):
+    """label -> key, built once per model; a label heliport did not list is normalized on first sight."""
+
+    def __missing__(self, label: str) -> str | None:
+        self[label] = key = label_key(label)
+        return key
+
+
 class HeliportBackend(LidBackend):
     """heliport (HeLI-OTS, 220 languages; GPLv3, `polytune[lid-gpl]`), its model shipped in the wheel."""
 
@@ -67,15 +75,15 @@ class HeliportBackend(LidBackend):
                 rows.append([(None, 1.0)])
             elif k > 1 and gap < gap_below and label != "und":
                 top = topk_probabilities(topk(text, max(k, 2)))[:k]
-                rows.append([(keys.get(lab), p if exact else round(p, decimals)) for lab, p in top])
+                rows.append([(keys[lab], p if exact else round(p, decimals)) for lab, p in top])
             else:  # confident, or below heliport's own threshold (`und`: no language)
                 p = 1.0 / (1.0 + 10.0 ** (-gap))
-                rows.append([(keys.get(label), p if exact else round(p, decimals))])
+                rows.append([(keys[label], p if exact else round(p, decimals))])
         return rows
 
     @functools.cached_property
     def _keys(self) -> dict[str, str | None]:
-        return {label: label_key(label) for label in self._labels()}
+        return _Keys((label, label_key(label)) for label in self._labels())
 
     def _labels(self) -> list[str]:
         return list(self._identifier.get_confidence_all())

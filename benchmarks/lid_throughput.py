@@ -1,8 +1,10 @@
-"""LID throughput: polytune's LID step vs a bare fastText `predict` loop on the same model and lines; the full
-filter with 1 and 2 workers; langid and py3langid for reference. Figures as one JSON object on the last line.
+"""LID throughput: polytune's LID step vs a bare fastText `predict` loop on the same model and lines; the same for
+heliport (when `polytune[lid-gpl]` is installed) against a bare `identify` loop; the full filter with 1 and 2
+workers; langid and py3langid for reference. Figures as one JSON object on the last line.
 
     .venv/bin/python benchmarks/lid_throughput.py            # 100k LID lines, 300k filter lines (~2-3 min)
     .venv/bin/python benchmarks/lid_throughput.py --quick    # 10k LID lines, 20k filter lines
+    .venv/bin/python benchmarks/lid_throughput.py --heliport-only --lines 20000   # the heliport figures alone
 
 The LID step is compared with the bare loop at the same k (3: the step's top-3) and at k=1, best of alternated
 rounds in one process. The full filter runs 2 tasks with 1 then 2 workers; each worker process imports polytune +
@@ -21,6 +23,7 @@ from polytune.config import FilterConfig, LidTrainConfig, SourcesConfig
 from polytune.corpus.filters import LanguageFilter, run_filter
 from polytune.corpus.langid import get_backend, train_lid
 from polytune.corpus.sources import write_sources
+from polytune.errors import DependencyError
 
 BIBLES = {"eng_Latn": "k", "nya_Latn": "chichewa", "ara_Arab": "y", "vie_Latn": "7"}
 
@@ -59,6 +62,35 @@ def _lid_rates(backend: object, lines: list[str], rounds: int) -> dict[str, floa
     return best
 
 
+def _heliport_rates(lines: list[str], rounds: int) -> dict[str, float] | None:
+    """Best-of-`rounds` lines/s: bare heliport `identify` and `identify_topk_with_score(k=3)` loops vs the step."""
+    try:
+        backend = get_backend("heliport")
+    except DependencyError:
+        return None
+    bare = backend._identifier  # the same heliport Identifier, called the plain way
+    step = LanguageFilter(backend, topk=3)
+
+    def polytune_step() -> None:
+        for i in range(0, len(lines), 512):
+            step.filter_batch([{"text": t} for t in lines[i : i + 512]])
+
+    runs = {"bare_identify": lambda: [bare.identify(t) for t in lines],
+            "bare_top3": lambda: [bare.identify_topk_with_score(t, 3) for t in lines], "step": polytune_step}
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    n = len(lines)
+    return {"heliport_bare_identify_lines_per_s": _rate(n, best["bare_identify"]),
+            "heliport_bare_top3_lines_per_s": _rate(n, best["bare_top3"]),
+            "polytune_heliport_step_lines_per_s": _rate(n, best["step"]),
+            "heliport_step_vs_bare_identify": round(best["bare_identify"] / best["step"], 3),
+            "heliport_step_vs_bare_top3": round(best["bare_top3"] / best["step"], 3)}  # fmt: skip
+
+
 def _full_filter(root: Path, lines: list[str], model: Path, rounds: int) -> dict[int, float]:
     """Best-of-`rounds` lines/s of the whole filter (2 tasks) with 1 and 2 workers, alternated."""
     half = len(lines) // 2
@@ -83,12 +115,17 @@ def main() -> None:
     parser.add_argument("--filter-lines", type=int, help="full-filter lines (default 300000, --quick 20000)")
     parser.add_argument("--rounds", type=int, default=3, help="alternated LID rounds, best kept (default 3)")
     parser.add_argument("--filter-rounds", type=int, default=1, help="alternated 1/2-worker filter runs, best kept")
+    parser.add_argument("--heliport-only", action="store_true", help="only the heliport step vs its bare loops")
     args = parser.parse_args()
     n = args.lines or (10_000 if args.quick else 100_000)
     n_filter = args.filter_lines or (20_000 if args.quick else 300_000)
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        lines = _lines(root, max(n, n_filter))
+        lines = _lines(root, n if args.heliport_only else max(n, n_filter))
+        heliport_figures = _heliport_rates(lines[:n], args.rounds)
+        if args.heliport_only:
+            print(json.dumps({"lines": n, **(heliport_figures or {"heliport": "not installed"})}))
+            return
         model = root / "lid.bin"
         train_lid(LidTrainConfig(input=root / "raw", out=model, bucket=200000, max_per_lang=5000, seed=13))
         backend = get_backend("fasttext", str(model))
@@ -109,7 +146,7 @@ def main() -> None:
         "lid_step_vs_bare_same_k": round(best["bare_k3"] / best["step"], 3), "langid_lines_per_s": refs["langid"],
         "py3langid_lines_per_s": refs["py3langid"], "filter_lines": n_filter, "filter_rounds": args.filter_rounds,
         "full_filter_1_worker_lines_per_s": full[1], "full_filter_2_workers_lines_per_s": full[2],
-        "two_workers_vs_one": round(full[2] / full[1], 3),
+        "two_workers_vs_one": round(full[2] / full[1], 3), **(heliport_figures or {"heliport": "not installed"}),
     }  # fmt: skip
     print(json.dumps(figures))
 

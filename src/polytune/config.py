@@ -19,7 +19,8 @@ from polytune.langcodes import normalize
 from polytune.prompts import prompt_fields
 
 SPLITS = ("train", "dev", "test")
-LID_BACKENDS = ("langid", "py3langid", "fasttext")
+LID_BACKENDS = ("langid", "py3langid", "fasttext", "heliport")  # polytune.corpus.langid's registry (a test checks)
+VOTE = "vote"  # the ensemble of `voters`, usable where a backend is named
 TASKS = ("sequence_classification", "token_classification", "seq2seq", "causal_lm")
 TAG_SCHEMES = ("IOB2", "BIOES")
 
@@ -111,8 +112,11 @@ class LidEvalConfig:
 
     input: Path = _help("folder or file of labeled records (their `lang` field)")
     backends: dict[str, str] = _help(
-        "name -> backend spec: langid | py3langid | fasttext:MODEL.bin (one column per name)", default_factory=dict
+        "name -> backend spec: langid | py3langid | heliport | fasttext:MODEL.bin (one column per name)",
+        default_factory=dict,
     )
+    vote: list[str] = _help("names of `backends` to combine in a `vote` column (empty: none)", default_factory=list)
+    vote_weights: dict[str, float] = _help("vote: backend name -> weight (default 1)", default_factory=dict)
     out: Path | None = _help("output folder: lid_eval.json, lid_eval.md, manifest.json (None: print)", default=None)
     split: str = _help("evaluate on records of this split", default="test")
     langs: list[str] = _help("evaluate only records of these languages (empty: all)", default_factory=list)
@@ -128,6 +132,10 @@ class LidEvalConfig:
         for name, spec in self.backends.items():
             if spec.partition(":")[0] not in LID_BACKENDS:
                 raise ConfigError(f"lid eval: backend {name}={spec!r} is not one of {', '.join(LID_BACKENDS)}")
+        self.vote = [self.vote] if isinstance(self.vote, str) else list(self.vote or [])
+        _vote_members(self.vote, self.vote_weights, list(self.backends), "lid eval: vote")
+        if VOTE in self.backends and self.vote:
+            raise ConfigError("lid eval: a backend is named 'vote', the vote column's name: rename it")
         _choice(self.split, "split", (*SPLITS, "all"))
         self.langs = _langs(self.langs, "langs")
         if self.max_per_lang is not None:
@@ -145,7 +153,10 @@ class FilterConfig:
 
     inputs: list[str] = _help("files or folders: txt, jsonl(.gz), parquet, or HF datasets saved with save_to_disk")
     out: Path = _help("output folder: <lang>/ shards, rejected/<reason>.jsonl, stats.json, manifest.json")
-    backend: str = _help("language-ID backend: langid | py3langid | fasttext", default="langid")
+    backend: str = _help(
+        "language-ID backend: langid | py3langid | heliport (GPLv3 extra lid-gpl) | fasttext | vote (of `voters`)",
+        default="langid",
+    )
     model: str | None = _help("fastText model (.bin/.ftz) for backend fasttext", default=None)
     second_backend: str | None = _help("a second LID backend for an ensemble (see `ensemble`)", default=None)
     second_model: str | None = _help("fastText model of the second backend", default=None)
@@ -153,6 +164,11 @@ class FilterConfig:
         "with a second backend: agree (both top-1 must match, else `lid_disagreement`) | fallback (the second "
         "decides when it predicts a language the first lacks)", default="fallback"
     )  # fmt: skip
+    voters: list[str] = _help(
+        "backend vote: the backends that vote, as specs langid | py3langid | heliport | fasttext:MODEL",
+        default_factory=list,
+    )
+    vote_weights: dict[str, float] = _help("backend vote: voter spec -> weight (default 1)", default_factory=dict)
     langs: list[str] = _help("languages to keep (empty: every language)", default_factory=list)
     threshold: Any = _help(
         "minimum top-1 LID score: a number, a map {lang: number, '*': default}, or 'auto' (per language "
@@ -190,10 +206,19 @@ class FilterConfig:
                                      ("second_backend", self.second_backend, self.second_model)):  # fmt: skip
             if backend is None and name == "second_backend":
                 continue
-            _choice(backend, name, LID_BACKENDS)
+            _choice(backend, name, (*LID_BACKENDS, VOTE) if name == "backend" else LID_BACKENDS)
             if backend == "fasttext" and not model:
                 raise ConfigError(f"{name} fasttext needs model: the path of a .bin/.ftz fastText LID model")
         _choice(self.ensemble, "ensemble", ("agree", "fallback"))
+        self.voters = [str(v) for v in ([self.voters] if isinstance(self.voters, str) else self.voters or [])]
+        if self.backend == VOTE:
+            for spec in self.voters:
+                _choice(spec.partition(":")[0], f"voter {spec!r}", LID_BACKENDS)
+                if spec == "fasttext":
+                    raise ConfigError("voter fasttext needs its model: write it as fasttext:MODEL.bin")
+            _vote_members(self.voters, self.vote_weights, self.voters, "filter: voters")
+        elif self.voters or self.vote_weights:
+            raise ConfigError(f"filter: voters/vote_weights need backend vote, got backend {self.backend!r}")
         self.threshold = _threshold(self.threshold)
         for name in ("auto_sample", "topk", "num_perm", "tasks", "workers"):
             _positive(getattr(self, name), name)
@@ -208,6 +233,26 @@ class FilterConfig:
         _choice(self.executor, "executor", ("local", "ray"))
         if self.rules is not None and not Path(self.rules).is_file():
             raise ConfigError(f"rules file not found: {self.rules} (give a YAML of per-language replacements)")
+
+
+def _vote_members(members: list[str], weights: Any, allowed: list[str], what: str) -> None:
+    """A vote names 2+ distinct members out of `allowed`, and positive weights for members only."""
+    if not members:
+        if weights:
+            raise ConfigError(f"{what}: weights {weights} given without a vote")
+        return
+    if len(set(members)) < 2 or len(set(members)) != len(members):
+        raise ConfigError(f"{what}: give 2 or more distinct backends, got {members}")
+    for member in members:
+        if member not in allowed:
+            raise ConfigError(f"{what}: {member!r} is not one of {', '.join(allowed)}")
+    if not isinstance(weights, dict):
+        raise ConfigError(f"{what}: weights must be a map backend -> number, got {weights!r}")
+    for member, weight in weights.items():
+        if member not in members:
+            raise ConfigError(f"{what}: weight for {member!r}, which does not vote ({', '.join(members)})")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight > 0:
+            raise ConfigError(f"{what}: weight of {member} must be a positive number, got {weight!r}")
 
 
 def _threshold(value: Any) -> Any:

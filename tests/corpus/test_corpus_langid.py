@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from polytune.config import LidTrainConfig
+from polytune.config import LID_BACKENDS, LidTrainConfig
 from polytune.corpus.langid import _train_in_fresh_process, available_backends, get_backend, label_key, train_lid
 from polytune.errors import ConfigError, InputError, ModelError
 
@@ -34,7 +34,8 @@ def test_label_key_normalizes_model_labels(label, key):
 
 
 def test_unknown_backend_says_did_you_mean():
-    assert available_backends() == ["fasttext", "langid", "py3langid"]
+    assert available_backends() == ["fasttext", "heliport", "langid", "py3langid"]
+    assert sorted(LID_BACKENDS) == available_backends()  # config validates against the registry
     with pytest.raises(ConfigError, match="did you mean 'fasttext'"):
         get_backend("fastext")
 

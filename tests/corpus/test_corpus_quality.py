@@ -73,9 +73,9 @@ def test_topk_and_ensembles():
     assert top[0][0] == "eng_Latn" and len(top) == 3 and top[0][1] >= top[1][1] >= top[2][1]
     assert "nya_Latn" not in langid.languages and "eng_Latn" in langid.languages
     en, ny = [("eng_Latn", 0.6)], [("nya_Latn", 0.9)]
-    assert combine(en, ny, "fallback", langid.languages, ("langid", "ft")) == (ny, "")
-    assert combine(en, [("eng_Latn", 0.9)], "fallback", langid.languages, ("langid", "ft")) == (en, "")
-    assert combine(en, ny, "agree", langid.languages, ("langid", "ft"))[1] == (
+    assert combine(en, ny, "fallback", langid.knows, ("langid", "ft")) == (ny, "")
+    assert combine(en, [("eng_Latn", 0.9)], "fallback", langid.knows, ("langid", "ft")) == (en, "")
+    assert combine(en, ny, "agree", langid.knows, ("langid", "ft"))[1] == (
         "langid says eng_Latn (0.600), ft says nya_Latn (0.900)"
     )
 

@@ -4,6 +4,7 @@
     polytune lid train --input raw --out lid/model.bin --max-per-lang 20000
     polytune lid eval --input raw --backend mine=fasttext:lid/model.bin --backend langid --backend py3langid
     polytune filter raw --out corpus --backend fasttext --model lid/model.bin --langs eng_Latn nya_Latn --tasks 4
+    polytune filter raw --out corpus --backend vote --voters heliport py3langid --vote-weights heliport=2
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     filt = subparsers.add_parser("filter", help="normalize, language-ID, quality-filter and dedup records")
     filt.add_argument("inputs", nargs="+", metavar="INPUT", help="txt, jsonl(.gz), parquet, saved HF datasets")
     filt.add_argument("--out", required=True, help="output folder (replaced atomically)")
-    filt.add_argument("--backend", help="LID backend: langid|py3langid|fasttext (default langid)")
+    filt.add_argument("--backend", help="LID backend: langid|py3langid|heliport|fasttext|vote (default langid)")
+    filt.add_argument("--voters", nargs="+", metavar="SPEC",
+                      help="--backend vote: the voting backends, e.g. heliport py3langid fasttext:glotlid.bin")
+    filt.add_argument("--vote-weights", metavar="SPEC=W,...", help="--backend vote: weights, e.g. heliport=2")
     filt.add_argument("--model", help="fastText LID model (.bin/.ftz) for --backend fasttext")
     filt.add_argument("--second-backend", help="a second LID backend: an ensemble with --ensemble")
     filt.add_argument("--second-model", help="fastText model of the second backend")
@@ -86,7 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev = commands.add_parser("eval", help="per-language P/R/F1, FPR, macro-F1 of LID backends side by side")
     ev.add_argument("--input", required=True, help="folder or file of records with a 'lang' field")
     ev.add_argument("--backend", action="append", required=True, metavar="[NAME=]SPEC",
-                    help="langid | py3langid | fasttext:MODEL.bin, optionally named (repeatable)")  # fmt: skip
+                    help="langid | py3langid | heliport | fasttext:MODEL.bin, optionally named (repeatable)")
+    ev.add_argument("--vote", nargs="+", metavar="NAME", help="add a `vote` column of these backends (by name)")
+    ev.add_argument("--vote-weights", metavar="NAME=W,...", help="weights of the vote, e.g. heliport=2")
     ev.add_argument("--out", help="write lid_eval.json, lid_eval.md, manifest.json here")
     ev.add_argument("--split", help="evaluate on this split: train|dev|test|all (default test)")
     ev.add_argument("--langs", nargs="+", help="only records of these languages")
@@ -115,14 +121,16 @@ def _sources(args: argparse.Namespace) -> int:
 
 
 FILTER_OPTIONS = (
-    "inputs", "out", "backend", "model", "second_backend", "second_model", "ensemble", "topk", "mixed_margin",
+    "inputs", "out", "backend", "model", "voters", "second_backend", "second_model", "ensemble", "topk",
+    "mixed_margin",
     "script_check", "min_chars", "max_chars", "min_words", "max_non_letter", "repetition", "normalization",
     "whitespace", "rules", "dedup", "near_dedup", "near_threshold", "text_field", "tasks", "workers", "executor",
 )  # fmt: skip
 
 
 def parse_threshold(value: str | None) -> Any:
-    """--threshold as the config takes it. Example: "nya_Latn=0.3,*=0.5" -> {"nya_Latn": 0.3, "*": 0.5}."""
+    """--threshold (and --vote-weights) as the config takes it. Example: "nya_Latn=0.3,*=0.5" -> {"nya_Latn": 0.3,
+    "*": 0.5}."""
     if value is None or "=" not in value:
         return value
     return {k: _number(v) for k, v in parse_pairs(value.split(","), "--threshold").items()}
@@ -142,6 +150,8 @@ def _filter(args: argparse.Namespace) -> int:
     options = given(args, *FILTER_OPTIONS)
     if args.threshold is not None:
         options["threshold"] = parse_threshold(args.threshold)
+    if args.vote_weights is not None:
+        options["vote_weights"] = parse_threshold(args.vote_weights)
     stats = run_filter(FilterConfig(langs=split_langs(args.langs), **options))
     print(reconciliation(stats))
     for lang, n in stats["per_lang"].items():
@@ -166,7 +176,9 @@ def _lid_eval(args: argparse.Namespace) -> int:
     from polytune.corpus.lid_eval import evaluate_lid, markdown
 
     backends = dict(spec.split("=", 1) if "=" in spec else (spec.partition(":")[0], spec) for spec in args.backend)
-    options = given(args, "input", "out", "split", "max_per_lang", "seed")
+    options = given(args, "input", "out", "split", "max_per_lang", "seed", "vote")
+    if args.vote_weights is not None:
+        options["vote_weights"] = parse_threshold(args.vote_weights)
     report = evaluate_lid(LidEvalConfig(backends=backends, langs=split_langs(args.langs), **options))
     print(f"{report['n']} labeled records, {len(report['langs'])} languages")
     print(markdown(report), end="")

@@ -19,7 +19,7 @@ from polytune.config import BalanceConfig
 from polytune.corpus.sampling import plan, temperature_weights
 from polytune.errors import ConfigError, InputError, did_you_mean
 from polytune.io import atomic_path, iter_records, manifest, write_json
-from polytune.langcodes import is_key
+from polytune.langcodes import is_key, lookup, match
 
 __all__ = ["format_table", "plan", "run_balance", "temperature_weights"]
 
@@ -36,10 +36,13 @@ def _languages(cfg: BalanceConfig) -> list[str]:
     found = sorted(p.name for p in cfg.input.iterdir() if p.is_dir() and is_key(p.name))
     if not found:
         raise InputError(f"no <lang>/ shards under {cfg.input}: run `polytune filter` first")
-    for lang in cfg.langs:
-        if lang not in found:
+    shards = []
+    for lang in cfg.langs:  # by the matching rule: swh_Latn takes a swa_Latn shard; the shard keeps its name
+        shard = match(lang, found)
+        if shard is None:
             raise InputError(f"language {lang} has no shard under {cfg.input}{did_you_mean(lang, found)}")
-    return sorted(cfg.langs) or found
+        shards.append(shard)
+    return sorted(set(shards)) or found
 
 
 def _token_counter(spec: str):
@@ -84,11 +87,13 @@ def measure(cfg: BalanceConfig, langs: list[str]) -> tuple[dict[str, float], dic
 
 def _options(cfg: BalanceConfig, langs: list[str]) -> dict[str, Any]:
     def bound(value: float | dict[str, float], default: float) -> dict[str, float]:
-        return {lang: value.get(lang, default) for lang in langs} if isinstance(value, dict) else dict.fromkeys(
+        return {lang: lookup(value, lang, default) for lang in langs} if isinstance(value, dict) else dict.fromkeys(
             langs, value)  # fmt: skip
 
+    # Weights the user keyed swh_Latn apply to the swa_Latn shard they match (keys compare by the matching rule).
+    weights = {match(lang, langs) or lang: w for lang, w in (cfg.weights or {}).items()}
     temperature = 1 / cfg.alpha if cfg.alpha is not None else cfg.temperature
-    return {"temperature": temperature, "epochs": cfg.unimax_epochs, "weights": cfg.weights,
+    return {"temperature": temperature, "epochs": cfg.unimax_epochs, "weights": weights,
             "low": bound(cfg.min_share, 0.0), "high": bound(cfg.max_share, 1.0)}  # fmt: skip
 
 

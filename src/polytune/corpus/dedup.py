@@ -16,6 +16,7 @@ from typing import Any
 
 from polytune.config import FilterConfig
 from polytune.corpus.scripts import split_words
+from polytune.langcodes import lookup
 
 Keep = Callable[[dict[str, Any]], None]
 Drop = Callable[[dict[str, Any], str, str], None]
@@ -42,7 +43,7 @@ def threshold_for(lang: str, cfg: FilterConfig, scores: list[float]) -> float:
     if cfg.threshold == "auto":
         return auto_threshold(_sample(scores, cfg.auto_sample))
     if isinstance(cfg.threshold, dict):
-        return float(cfg.threshold.get(lang, cfg.threshold.get("*", 0.5)))
+        return float(lookup(cfg.threshold, lang, 0.5))  # a swh_Latn entry applies to py3langid's swa_Latn
     return float(cfg.threshold)
 
 

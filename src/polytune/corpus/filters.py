@@ -27,7 +27,7 @@ from polytune.corpus.quality import (
     normalize_text,
 )
 from polytune.errors import LanguageCodeError
-from polytune.langcodes import normalize
+from polytune.langcodes import match, normalize, same_language
 
 __all__ = [
     "BaseFilter", "LanguageFilter", "LengthFilter", "TextNormalizer", "Verdict", "apply_filters", "build_filters",
@@ -40,11 +40,14 @@ SCORE_DECIMALS = 4  # lid_score / lid_topk precision in the output
 
 
 class LanguageFilter(BaseFilter):
-    """Language ID in batches; sets `lid_score`, `lid_topk`, `lid_mixed`, and `lang` when the record has none.
+    """Language ID in batches; sets `lid_score`, `lid_topk`, `lid_mixed`, `lid_label` (the key the backend
+    answered) and `lang`: the wanted key of `langs` the answer counts for, else the declared lang, else the answer.
 
-    Reasons: `bad_lang` (the declared lang is not a language code), `lid_unknown` (the model's label is not a
-    language), `lid_disagreement` (an `agree` ensemble whose backends differ), `lang_mismatch` (declared lang
-    differs from LID), `lang_not_wanted` (outside `langs`). The score threshold is applied per language later.
+    Languages compare by the matching rule of polytune.langcodes: py3langid's `sw` (swa_Latn) counts for a wanted
+    or declared swh_Latn, which stays the record's key. Reasons: `bad_lang` (the declared lang is not a language
+    code), `lid_unknown` (the model's label is not a language), `lid_disagreement` (an `agree` ensemble whose
+    backends differ), `lang_mismatch` (declared lang differs from LID), `lang_not_wanted` (outside `langs`).
+    The score threshold is applied per language later.
     """
 
     name = "language"
@@ -58,8 +61,12 @@ class LanguageFilter(BaseFilter):
         second: LidBackend | None = None,
         ensemble: str = "fallback",
     ) -> None:
-        self.backend, self.langs, self.topk, self.mixed_margin = backend, set(langs), topk, mixed_margin
+        self.backend, self.langs, self.topk, self.mixed_margin = backend, list(langs), topk, mixed_margin
         self.second, self.ensemble = second, ensemble
+        # The mixed flag needs the runner-up only when p1 - p2 <= margin, i.e. (two-way scores) p1 <= (1 + m) / 2.
+        for step in (backend, second):
+            if step is not None and step.runner_ups_below < 1.0:
+                step.runner_ups_below = min(1.0, (1 + mixed_margin) / 2 + 1e-4)
 
     def filter_batch(self, records: list[dict[str, Any]]) -> list[Verdict]:
         texts = [r["text"] for r in records]
@@ -71,7 +78,7 @@ class LanguageFilter(BaseFilter):
         names = (self.backend.name, self.second.name)
         verdicts = []
         for record, a, b in zip(records, first, second, strict=True):
-            top, refusal = combine(a, b, self.ensemble, self.backend.languages, names)
+            top, refusal = combine(a, b, self.ensemble, self.backend.knows, names)
             verdicts.append(self._judge(record, top, refusal))
         return verdicts
 
@@ -92,12 +99,15 @@ class LanguageFilter(BaseFilter):
             return False, "lid_disagreement", refusal
         if lang is None:
             return False, "lid_unknown", "the LID model's label is not a language"
-        if declared and declared != lang:
-            record["lid_lang"] = lang
+        record["lid_label"] = lang
+        if declared and not same_language(declared, lang):
             return False, "lang_mismatch", f"declared {declared}, LID says {lang} ({score:.3f})"
-        record["lang"] = lang
-        if self.langs and lang not in self.langs:
-            return False, "lang_not_wanted", f"{lang} is not in {sorted(self.langs)}"
+        record["lang"] = declared or lang
+        if self.langs:
+            wanted = match(record["lang"], self.langs)
+            if wanted is None:
+                return False, "lang_not_wanted", f"{record['lang']} is not in {sorted(self.langs)}"
+            record["lang"] = wanted
         return True
 
 
@@ -117,7 +127,12 @@ def build_filters(cfg: FilterConfig) -> list[BaseFilter]:
     if cfg.max_non_letter is not None:
         steps.append(NonLetterFilter(cfg.max_non_letter))
     second = get_backend(cfg.second_backend, cfg.second_model) if cfg.second_backend else None
-    backend = get_backend(cfg.backend, cfg.model)
+    if cfg.backend == "vote":
+        from polytune.corpus.lid_vote import vote_backend
+
+        backend = vote_backend(cfg.voters, cfg.vote_weights)
+    else:
+        backend = get_backend(cfg.backend, cfg.model)
     steps.append(LanguageFilter(backend, cfg.langs, cfg.topk, cfg.mixed_margin, second, cfg.ensemble))
     if cfg.script_check:
         steps.append(ScriptFilter())

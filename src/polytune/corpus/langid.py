@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import numpy as np
 from polytune.config import LidTrainConfig
 from polytune.errors import ConfigError, InputError, LanguageCodeError, ModelError, did_you_mean, require_module
 from polytune.io import atomic_path, iter_records, manifest, write_json
-from polytune.langcodes import normalize
+from polytune.langcodes import covers, normalize, same_language
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ _BACKENDS: dict[str, str] = {
     "langid": "polytune.corpus.langid:LangidBackend",
     "py3langid": "polytune.corpus.langid:Py3LangidBackend",
     "fasttext": "polytune.corpus.langid:FastTextBackend",
+    "heliport": "polytune.corpus.lid_heliport:HeliportBackend",  # GPLv3: the optional extra polytune[lid-gpl]
 }
 
 
@@ -50,6 +52,9 @@ class LidBackend:
     and `_labels` (every raw label it can output)."""
 
     name = "base"
+    # A backend whose runner-ups cost extra (heliport) lists them only for texts whose best probability is below
+    # this; the filter sets it to what its mixed-language flag needs. Other backends always list k.
+    runner_ups_below = 1.0
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         """Top-1 language and its probability for each text.
@@ -86,6 +91,16 @@ class LidBackend:
     def languages(self) -> frozenset[str]:
         """Every language key this backend can predict."""
         return frozenset(key for key in map(label_key, self._labels()) if key)
+
+    def knows(self, key: str) -> bool:
+        """True when this backend can predict `key` or a language that matches it (macrolanguage, script alias).
+
+        Example: Py3LangidBackend().knows("swh_Latn") -> True (it predicts `sw`, the macrolanguage)
+        """
+        known = self.__dict__.setdefault("_known", {})
+        if key not in known:
+            known[key] = covers(self.languages, key)
+        return known[key]
 
     def _predict_topk(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
         raise NotImplementedError
@@ -199,6 +214,12 @@ def available_backends() -> list[str]:
     return sorted(_BACKENDS)
 
 
+def backend_from_spec(spec: str) -> LidBackend:
+    """A backend from "langid", "py3langid", "heliport" or "fasttext:MODEL". Example: backend_from_spec("heliport")."""
+    name, _, model = spec.partition(":")
+    return get_backend(name, model or None)
+
+
 def get_backend(name: str, model: str | None = None) -> LidBackend:
     """Build an LID backend by name.
 
@@ -220,22 +241,23 @@ def get_backend(name: str, model: str | None = None) -> LidBackend:
 
 
 def combine(
-    first: list[Prediction], second: list[Prediction], mode: str, first_langs: frozenset[str], names: tuple[str, str]
+    first: list[Prediction], second: list[Prediction], mode: str, known: Callable[[str], bool], names: tuple[str, str]
 ) -> tuple[list[Prediction], str]:
     """Merge two backends' top-k for one text: (top-k to use, "" or why the ensemble refuses the text).
 
-    `agree`: both top-1 must name the same language. `fallback`: the second decides when its top-1 is a language
-    the first cannot predict at all (e.g. langid first, a Chichewa-aware fastText model second).
+    `agree`: both top-1 must name the same language (matching rule of polytune.langcodes). `fallback`: the second
+    decides when its top-1 is a language the first cannot predict at all (`known`: the first backend's `knows`;
+    e.g. langid first, a Chichewa-aware fastText model second).
 
-    Example: combine([("eng_Latn", .9)], [("nya_Latn", .8)], "fallback", frozenset({"eng_Latn"}), ("a", "b"))
+    Example: combine([("eng_Latn", .9)], [("nya_Latn", .8)], "fallback", {"eng_Latn"}.__contains__, ("a", "b"))
     -> ([("nya_Latn", .8)], "")
     """
     top1, top2 = (first[0] if first else (None, 0.0)), (second[0] if second else (None, 0.0))
-    if mode == "agree":
-        if top1[0] != top2[0]:
+    if mode == "agree":  # the same language under the matching rule: langid's `sw` agrees with GlotLID's swh_Latn
+        if top1[0] != top2[0] and (top1[0] is None or top2[0] is None or not same_language(top1[0], top2[0])):
             return first, f"{names[0]} says {top1[0]} ({top1[1]:.3f}), {names[1]} says {top2[0]} ({top2[1]:.3f})"
         return first, ""
-    if top2[0] is not None and top2[0] not in first_langs:
+    if top2[0] is not None and not known(top2[0]):
         return second, ""
     return first, ""
 

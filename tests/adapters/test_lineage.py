@@ -16,7 +16,7 @@ from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 
 pytestmark = pytest.mark.slow
 
-COMMON = {"batch_size": 8, "max_eval_records": 16, "max_length": 32, "learning_rate": 5e-3, "save_every": 0}
+COMMON = {"batch_size": 8, "max_eval_records": 16, "max_length": 32, "learning_rate": 2e-2, "save_every": 0}
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +25,25 @@ def family(tmp_path_factory, tiny_bert, synthetic_corpus, extended_tokenizer):
     root = tmp_path_factory.mktemp("lineage")
     common = {"base": str(tiny_bert), "input": synthetic_corpus, "lang": "nya", **COMMON}
     parent = train_language_adapter(LanguageAdapterConfig(out=root / "parent", tokenizer=str(extended_tokenizer),
-                                                          max_steps=40, **common))  # fmt: skip
+                                                          max_steps=60, **common))  # fmt: skip
     child = train_language_adapter(LanguageAdapterConfig(out=root / "child", from_adapter=str(root / "parent"),
                                                          max_steps=5, **{**common, "learning_rate": 1e-3}))
     return root, parent, child
 
 
+def _continues(folder, parent: dict, child: dict) -> None:
+    """Same seed: the child's first batch is the parent's first batch, where a fresh start would have the parent's
+    first loss exactly; a continued one starts near the parent's late losses (mean of its last 10 steps)."""
+    losses = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["losses"]["train"]
+    late = sum(losses[-10:]) / 10
+    drop = parent["loss_first"] - late
+    assert drop > 0.3  # the parent learned something to continue from
+    assert abs(child["loss_first"] - late) < 0.35 * drop, (parent["loss_first"], late, child["loss_first"])
+
+
 def test_the_child_continues_the_parents_loss_not_a_fresh_start(family):
-    """Same seed: the child's first batch is the parent's first batch, so the gap is the parent's training alone."""
-    _, parent, child = family
-    assert parent["loss_first"] - parent["loss_last"] > 0.5  # the parent learned something to continue from
-    assert abs(child["loss_first"] - parent["loss_last"]) < 0.35 * (parent["loss_first"] - parent["loss_last"])
+    root, parent, child = family
+    _continues(root / "parent", parent, child)
     assert child["new_tokens"] == parent["new_tokens"] > 0  # the parent's new rows came along
 
 
@@ -44,7 +52,7 @@ def test_the_manifest_names_parent_data_and_changes(family, synthetic_corpus):
     meta = json.loads((root / "child" / "manifest.json").read_text(encoding="utf-8"))
     lineage = meta["lineage"]
     assert lineage["parent"]["hash"] == sha256(root / "parent" / "adapter_model.safetensors")
-    assert lineage["changed"] == {"learning_rate": [5e-3, 1e-3], "max_steps": [40, 5],
+    assert lineage["changed"] == {"learning_rate": [2e-2, 1e-3], "max_steps": [60, 5],
                                   "tokenizer": [meta["lineage"]["changed"]["tokenizer"][0], None]}
     assert lineage["data_added"]["train_records"] == meta["counts"]["train_records"]
     assert [c["hash"] for c in lineage["chain"]] == [lineage["parent"]["hash"]]
@@ -87,10 +95,10 @@ def test_new_data_repeating_the_parents_test_records_is_refused(family, tiny_ber
 
 def test_a_task_adapter_continues_its_classifier(tmp_path, tiny_bert, synthetic_corpus):
     common = {"base": str(tiny_bert), "input": synthetic_corpus, **COMMON}
+    common["learning_rate"] = 5e-3
     parent = train_task_adapter(TaskAdapterConfig(out=tmp_path / "p", max_steps=40, **common))
     child = train_task_adapter(TaskAdapterConfig(out=tmp_path / "c", from_adapter=str(tmp_path / "p"), max_steps=3,
                                                  **common))  # fmt: skip
-    assert parent["loss_first"] - parent["loss_last"] > 0.5
-    assert abs(child["loss_first"] - parent["loss_last"]) < 0.35 * (parent["loss_first"] - parent["loss_last"])
+    _continues(tmp_path / "p", parent, child)
     meta = json.loads((tmp_path / "c" / "manifest.json").read_text(encoding="utf-8"))
     assert meta["lineage"]["parent"]["hash"] == weights_hash(tmp_path / "p")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from polytune.cli.main import main
-from polytune.tune.study import prepare, run_study
+from polytune.tune.study import load_study, prepare, run_study
 
 pytestmark = pytest.mark.slow
 
@@ -88,24 +88,43 @@ def test_a_killed_study_resumes_to_n_trials_in_all(tmp_path, synthetic_corpus, t
     assert states.count("COMPLETE") == 3 and states.count("FAIL") == 1
 
 
-def test_a_bad_trial_is_pruned(tmp_path, synthetic_corpus, tiny_bert):
-    """A learning rate that cannot learn in 12 steps (1e-7) is pruned once good trials have set the median."""
-    config = _config(tmp_path, synthetic_corpus, tiny_bert, pruner="median", startup_trials=2, n_trials=3,
-                     sampler="random")  # fmt: skip
+def test_a_bad_trial_is_pruned(tmp_path, synthetic_corpus, tiny_bert, monkeypatch):
+    """Trials whose dev metric every 4 steps is 0.9 set the median; one at 0.1 is pruned at its first report.
+
+    Training is replaced by a loop that hands the callbacks what early stopping logs, so the values are exact.
+    """
+    import polytune.tune.study as study_module
+
+    def fake_train(step, cfg, callbacks):
+        for s in range(1, cfg.max_steps + 1):
+            logs = {"loss": 1.0, **({"dev_accuracy": 0.9 if cfg.learning_rate > 1e-3 else 0.1} if s % 4 == 0 else {})}
+            for callback in callbacks:
+                callback.on_step(s, logs)
+        return {"dev_accuracy": 0.9 if cfg.learning_rate > 1e-3 else 0.1, "steps": cfg.max_steps}
+
+    monkeypatch.setattr(study_module, "_train", fake_train)
+    config = _config(tmp_path, synthetic_corpus, tiny_bert, pruner="median", startup_trials=2, n_trials=3)
     search = prepare(config, tmp_path / "out")
-    study = study_module_load(search)
-    for lr in (3e-3, 3e-3, 1e-7):
+    study = load_study(search)
+    for lr in (3e-3, 2e-3, 2e-4):
         study.enqueue_trial({"learning_rate": lr, "lora_r": 4, "class_weights": False, "layers_to_transform": 1})
     summary = run_study(search)
     rows = json.loads((tmp_path / "out" / "trials.json").read_text(encoding="utf-8"))["trials"]
     assert [r["state"] for r in rows] == ["complete", "complete", "pruned"] and summary["pruned"] == 1
-    assert rows[2]["last_step"] < 12  # stopped before max_steps
+    assert rows[2]["last_step"] == 4 and rows[2]["last_reported"] == 0.1  # stopped at its first report
 
 
-def study_module_load(search):
-    from polytune.tune.study import load_study
+def test_early_stopping_logs_its_measurement_for_the_callbacks_after_it():
+    import torch
 
-    return load_study(search)
+    from polytune.adapters.early_stop import early_stopping
+
+    callback = early_stopping(torch.nn.Linear(1, 1), lambda: 0.25, every=2, patience=3, metric="dev_accuracy")
+    logs = {"loss": 1.0}
+    callback.on_step(1, logs)
+    assert "dev_accuracy" not in logs
+    callback.on_step(2, logs)
+    assert logs["dev_accuracy"] == 0.25
 
 
 def test_a_seeded_sampler_draws_the_same_trials(tmp_path, synthetic_corpus, tiny_bert, monkeypatch):

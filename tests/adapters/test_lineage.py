@@ -25,25 +25,19 @@ def family(tmp_path_factory, tiny_bert, synthetic_corpus, extended_tokenizer):
     root = tmp_path_factory.mktemp("lineage")
     common = {"base": str(tiny_bert), "input": synthetic_corpus, "lang": "nya", **COMMON}
     parent = train_language_adapter(LanguageAdapterConfig(out=root / "parent", tokenizer=str(extended_tokenizer),
-                                                          max_steps=60, **common))  # fmt: skip
+                                                          max_steps=30, **common))  # fmt: skip
+    # A learning rate of 1e-9 leaves the weights as loaded: the child's dev loss before training is the parent's.
     child = train_language_adapter(LanguageAdapterConfig(out=root / "child", from_adapter=str(root / "parent"),
-                                                         max_steps=5, **{**common, "learning_rate": 1e-3}))
+                                                         max_steps=1, **{**common, "learning_rate": 1e-9}))
     return root, parent, child
 
 
-def _continues(folder, parent: dict, child: dict) -> None:
-    """Same seed: the child's first batch is the parent's first batch, where a fresh start would have the parent's
-    first loss exactly; a continued one starts near the parent's late losses (mean of its last 10 steps)."""
-    losses = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["losses"]["train"]
-    late = sum(losses[-10:]) / 10
-    drop = parent["loss_first"] - late
-    assert drop > 0.3  # the parent learned something to continue from
-    assert abs(child["loss_first"] - late) < 0.35 * drop, (parent["loss_first"], late, child["loss_first"])
-
-
-def test_the_child_continues_the_parents_loss_not_a_fresh_start(family):
-    root, parent, child = family
-    _continues(root / "parent", parent, child)
+def test_the_child_continues_where_the_parent_ended_not_from_a_fresh_start(family):
+    """Dev loss on the same masked dev batches: the child starts at the parent's end (its LoRA, new rows and MLM
+    head loaded exactly), not at the fresh start the parent began from."""
+    _, parent, child = family
+    assert parent["dev_loss_before"] - parent["dev_loss_after"] > 0.3  # the parent learned something
+    assert child["dev_loss_before"] == pytest.approx(parent["dev_loss_after"], abs=1e-4)
     assert child["new_tokens"] == parent["new_tokens"] > 0  # the parent's new rows came along
 
 
@@ -52,7 +46,7 @@ def test_the_manifest_names_parent_data_and_changes(family, synthetic_corpus):
     meta = json.loads((root / "child" / "manifest.json").read_text(encoding="utf-8"))
     lineage = meta["lineage"]
     assert lineage["parent"]["hash"] == sha256(root / "parent" / "adapter_model.safetensors")
-    assert lineage["changed"] == {"learning_rate": [2e-2, 1e-3], "max_steps": [60, 5],
+    assert lineage["changed"] == {"learning_rate": [2e-2, 1e-9], "max_steps": [30, 1],
                                   "tokenizer": [meta["lineage"]["changed"]["tokenizer"][0], None]}
     assert lineage["data_added"]["train_records"] == meta["counts"]["train_records"]
     assert [c["hash"] for c in lineage["chain"]] == [lineage["parent"]["hash"]]
@@ -94,11 +88,22 @@ def test_new_data_repeating_the_parents_test_records_is_refused(family, tiny_ber
 
 
 def test_a_task_adapter_continues_its_classifier(tmp_path, tiny_bert, synthetic_corpus):
+    """A child trained at lr 1e-9 predicts as its parent does (LoRA + classifier loaded); a fresh one does not."""
+    import torch
+
+    from polytune.models import load_classifier
+
     common = {"base": str(tiny_bert), "input": synthetic_corpus, **COMMON}
-    common["learning_rate"] = 5e-3
-    parent = train_task_adapter(TaskAdapterConfig(out=tmp_path / "p", max_steps=40, **common))
-    child = train_task_adapter(TaskAdapterConfig(out=tmp_path / "c", from_adapter=str(tmp_path / "p"), max_steps=3,
-                                                 **common))  # fmt: skip
-    _continues(tmp_path / "p", parent, child)
+    train_task_adapter(TaskAdapterConfig(out=tmp_path / "p", max_steps=10, **common))
+    low = {**common, "learning_rate": 1e-9}
+    train_task_adapter(TaskAdapterConfig(out=tmp_path / "c", from_adapter=str(tmp_path / "p"), max_steps=1, **low))
+    train_task_adapter(TaskAdapterConfig(out=tmp_path / "fresh", max_steps=1, **{**low, "seed": 5}))
+    logits = {}
+    for name in ("p", "c", "fresh"):
+        model, tok, _ = load_classifier(str(tiny_bert), tmp_path / name)
+        with torch.no_grad():
+            logits[name] = model(**tok(["the lord said", "ku na mu"], padding=True, return_tensors="pt")).logits
+    assert torch.allclose(logits["c"], logits["p"], atol=1e-4)
+    assert not torch.allclose(logits["fresh"], logits["p"], atol=1e-2)
     meta = json.loads((tmp_path / "c" / "manifest.json").read_text(encoding="utf-8"))
     assert meta["lineage"]["parent"]["hash"] == weights_hash(tmp_path / "p")

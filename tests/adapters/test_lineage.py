@@ -36,7 +36,7 @@ def test_the_child_continues_where_the_parent_ended_not_from_a_fresh_start(famil
     """Dev loss on the same masked dev batches: the child starts at the parent's end (its LoRA, new rows and MLM
     head loaded exactly), not at the fresh start the parent began from."""
     _, parent, child = family
-    assert parent["dev_loss_before"] - parent["dev_loss_after"] > 0.3  # the parent learned something
+    assert parent["dev_loss_before"] - parent["dev_loss_after"] > 0.1  # the parent learned: a fresh start differs
     assert child["dev_loss_before"] == pytest.approx(parent["dev_loss_after"], abs=1e-4)
     assert child["new_tokens"] == parent["new_tokens"] > 0  # the parent's new rows came along
 

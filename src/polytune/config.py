@@ -515,6 +515,11 @@ class AdapterTrainingConfig:
                                    "held-out LM loss; task adapters: accuracy, entity F1 or dev loss by task, and "
                                    "the best step's weights are kept); None: never", default=None)
     patience: int = _help("stop after this many dev measurements without improvement", default=3)
+    layers_to_transform: list[int] | None = _help("LoRA only in these layer indices, the other layers stay frozen "
+                                                  "(None: every layer)", default=None)
+    from_adapter: str | None = _help("continue training this adapter or pack (`--from`): its LoRA weights, new rows "
+                                     "and head; the manifest names it as the parent (None: a fresh adapter)",
+                                     default=None)
 
     def _check_training(self) -> None:
         for name in ("lora_r", "lora_alpha", "max_steps", "batch_size", "learning_rate", "max_length",
@@ -532,6 +537,12 @@ class AdapterTrainingConfig:
         for name in ("max_train_records", "max_eval_records"):
             if getattr(self, name) is not None:
                 _positive(getattr(self, name), name)
+        if self.layers_to_transform is not None:
+            layers = self.layers_to_transform
+            layers = [layers] if isinstance(layers, int) else layers
+            if not layers or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in layers):
+                raise ConfigError(f"layers_to_transform must be a list of layer indices >= 0, got {layers!r}")
+            self.layers_to_transform = sorted(set(layers))
 
 
 @dataclass

@@ -38,7 +38,8 @@ SECTIONS: dict[str, type] = {
     "task_adapter": C.TaskAdapterConfig,
     "evaluation": C.EvalConfig,
 }
-GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs", "allow_pickle")
+# `tune` holds the search space of `polytune tune` (polytune/tune/space.py); `polytune run` ignores it.
+GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs", "allow_pickle", "tune")
 STAGE_NAMES = (
     "sources", "lid", "filter", "augment", "class_weights", "balance", "tokenizer", "analyze", "adapters", "evaluation"
 )
@@ -179,6 +180,12 @@ def _adapter_steps(raw: dict[str, Any], s: RunSettings, corpus: Path) -> list[St
     steps.append(Step("adapters", "task", "polytune.adapters.train:train_task_adapter", task,
                       task_out / "manifest.json"))
     return steps
+
+
+def adapter_steps(raw: dict[str, Any]) -> list[Step]:
+    """The adapter steps of a run config alone, as `plan` builds them (what `polytune tune` searches)."""
+    s = load_settings(raw)
+    return _adapter_steps(raw, s, s.workdir / ("corpus-aug" if "augment" in raw else "corpus"))
 
 
 def _eval_config(raw: dict[str, Any], s: RunSettings) -> C.EvalConfig:

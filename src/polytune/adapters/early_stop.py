@@ -73,6 +73,7 @@ def early_stopping(
             if step % every:
                 return False
             value = float(measure())
+            logs[metric] = value  # callbacks after this one (e.g. a tuning trial's pruner) read the measurement
             self.history.append([step, value])
             if self.best_index is None or improved(value, self.history[self.best_index][1], higher_is_better):
                 self.best_index = len(self.history) - 1

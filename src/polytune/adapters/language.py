@@ -2,17 +2,21 @@
 encoders, causal LM for decoders, denoising (span corruption, `denoise.py`) for encoder-decoders.
 
 The base stays frozen. A base without an MLM head (e.g. MiniLM) gets one initialized by `models.load_mlm` so
-the loss is meaningful from the first step; the head trains along but is not saved with the adapter.
+the loss is meaningful from the first step; the head trains along and is saved beside the adapter
+(`mlm_head.safetensors`) only so that `--from` can continue the same loss; inference never loads it.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import save_file
 
+from polytune.adapters import lineage
 from polytune.adapters.data import denoise_dataset, load_split, mlm_dataset
 from polytune.adapters.denoise import DenoiseCollator
 from polytune.adapters.early_stop import early_stopping
@@ -125,21 +129,33 @@ def _warm_up_head(model: Any, tokenizer: Any, train: list, cfg: LanguageAdapterC
 def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[int], str]:
     """Tokenizer, peft model (new rows trainable) and the objective, for cfg."""
     objective = lm_objective(cfg.base) if cfg.objective == "auto" else cfg.objective
-    tokenizer = load_tokenizer(cfg.tokenizer or cfg.base)
+    parent = cfg.from_adapter  # --from: the parent's tokenizer, rows, head and LoRA weights
+    tokenizer = load_tokenizer(parent or cfg.tokenizer or cfg.base)
     if tokenizer.pad_token is None:  # decoders (GPT-2, Llama) ship none; batches need one
         tokenizer.pad_token = tokenizer.eos_token
-    extension = _read_extension(cfg.tokenizer)
+    extension = _read_extension(_tokenizer_source(cfg))
     model = {"mlm": load_mlm, "clm": load_clm, "denoise": load_seq2seq}[objective](cfg.base)
     new_ids = _init_new_rows(model, extension, tokenizer, cfg, train) if extension else []
     warm = objective == "mlm" and cfg.head_warmup_steps > 0
     if warm:
         _warm_up_head(model, tokenizer, train, cfg)
-    peft_model = wrap_peft(model, lora_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
+    if parent:
+        warm = objective == "mlm" and lineage.restore_head(model, parent)  # a kept head stays as the parent had it
+        peft_model = lineage.load_parent(model, parent)
+    else:
+        peft_model = wrap_peft(model, lora_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
     # A warmed-up head stays frozen: the adapter has to move the representations to it, not the reverse.
     head = _unfreeze_mlm_head(peft_model) if objective == "mlm" and not warm else 0
     log.info("language adapter %s (%s): %d train records, %d new tokens, MLM head %d params",
              cfg.lang, objective, len(train), len(new_ids), head)
     return tokenizer, peft_model, new_ids, objective
+
+
+def _tokenizer_source(cfg: LanguageAdapterConfig) -> str | None:
+    """The folder whose extension.json the adapter uses: --tokenizer, or a --from parent that has one."""
+    if cfg.from_adapter:
+        return cfg.from_adapter if (Path(cfg.from_adapter) / "extension.json").is_file() else None
+    return cfg.tokenizer
 
 
 def _eos_pad(tokenizer: Any, model: Any) -> tuple[int, int]:
@@ -167,12 +183,13 @@ def _token_indices(model: Any, new_ids: list[int]) -> Any:
     return {names[id(model.get_input_embeddings())]: new_ids, names[id(output)]: new_ids}
 
 
-def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
+def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | None = None) -> dict[str, Any]:
     """Train a language adapter on the train split of cfg.lang (MLM for encoders, CLM for decoders, denoising for
     encoder-decoders); save it.
 
     Args:
         cfg: the language adapter config.
+        callbacks: more training callbacks (`loop.fit`), run after early stopping (which logs `dev_loss`).
 
     Returns:
         Summary: out, steps, loss_first, loss_last, dev_loss_before, dev_loss_after, new_tokens, train_records,
@@ -187,6 +204,11 @@ def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
     set_seed(cfg.seed)  # before loading: a freshly initialized head is the same every run
     train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records)
     dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records)
+    parent = None
+    if cfg.from_adapter:  # refuse a leak before anything loads
+        lineage.check_options(cfg)
+        parent = lineage.read_parent(cfg.from_adapter, "language", cfg.base)
+        lineage.check_leak(parent, cfg.from_adapter, train)
     tokenizer, peft_model, new_ids, objective = _prepare(cfg, train)
 
     def collator():
@@ -205,7 +227,7 @@ def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
     stopper = [early_stopping(peft_model, lambda: _lm_loss(peft_model, dev_batches), every, cfg.patience,
                               "dev_loss")] if every else []  # fmt: skip
     losses = fit(peft_model, dataset(tokenizer, train, cfg.max_length), collator(), cfg, loss=masked_lm_loss,
-                 callbacks=stopper)  # fmt: skip
+                 callbacks=stopper + list(callbacks or []))  # fmt: skip
     dev_after = _lm_loss(peft_model, dev_batches)
     history = stopper[0].history if stopper else []
     summary = {"out": str(cfg.out), "steps": len(losses), "loss_first": losses[0], "loss_last": losses[-1],
@@ -226,8 +248,16 @@ def train_language_adapter(cfg: LanguageAdapterConfig) -> dict[str, Any]:
         init=cfg.init,
         losses={"train_first": losses[0], "train_last": losses[-1], "train": losses, "dev_mlm_before": dev_before,
                 "dev_mlm_after": dev_after, "dev_history": history},
+        test_records=lineage.test_records(cfg.input, cfg.lang),
+        **({"lineage": lineage.lineage(parent, cfg.from_adapter, cfg, train, cfg.input)}
+           if parent else {}),
     )
-    extra = {"extension.json": Path(cfg.tokenizer) / "extension.json"} if cfg.tokenizer else {}
-    save_adapter(cfg.out, peft_model, tokenizer, extra, meta)
+    source = _tokenizer_source(cfg)
+    extra = {"extension.json": Path(source) / "extension.json"} if source else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if objective == "mlm":  # the head is what makes a continued MLM loss continue (--from)
+            save_file(lineage.head_state(peft_model), str(Path(tmp) / lineage.HEAD))
+            extra[lineage.HEAD] = Path(tmp) / lineage.HEAD
+        save_adapter(cfg.out, peft_model, tokenizer, extra, meta)
     log.info("saved language adapter to %s", cfg.out)
     return summary

@@ -150,7 +150,18 @@ def verify_pack(folder: str | Path, base: str | None = None) -> dict[str, Any]:
             )
         base_ok = True
     return {"folder": str(folder), "lang": meta.get("lang"), "files": len(listed), "base": pack.get("base"),
-            "base_config_hash": pack.get("base_config_hash"), "base_ok": base_ok}
+            "base_config_hash": pack.get("base_config_hash"), "base_ok": base_ok, "lineage": chain_status(meta)}
+
+
+def chain_status(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manifest's lineage chain (parent first), each ancestor with `status`: its weights on disk match its
+    recorded hash (`verified`), differ (`changed`), or are not there (`not on disk`: the hash stands alone)."""
+    chain = [dict(entry) for entry in (meta.get("lineage") or {}).get("chain", [])]
+    for entry in chain:
+        weights = Path(str(entry.get("folder"))) / "adapter_model.safetensors"
+        entry["status"] = ("not on disk" if not weights.is_file() else
+                           "verified" if sha256(weights) == entry.get("hash") else "changed since")  # fmt: skip
+    return chain
 
 
 def is_pack(folder: str | Path) -> bool:

@@ -16,11 +16,12 @@ from typing import Any
 
 import torch
 
+from polytune.adapters import lineage
 from polytune.adapters.data import classification_dataset, load_split
 from polytune.adapters.early_stop import early_stopping
 from polytune.adapters.trainer import device_of, fit, lora_config, save_adapter, wrap_peft
 from polytune.config import TaskAdapterConfig
-from polytune.errors import InputError
+from polytune.errors import ConfigError, InputError
 from polytune.io import manifest, read_json
 from polytune.models import (
     config_hash,
@@ -155,7 +156,11 @@ def _classification(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) 
     # task_type SEQ_CLS makes peft train and save the classifier as modules_to_save; BERT-style models also feed
     # it through a pooler, which belongs to the head (left frozen, a random or NSP-trained pooler starves it).
     pooler = ["pooler"] if getattr(getattr(model, model.base_model_prefix, None), "pooler", None) is not None else None
-    peft_model = wrap_peft(model, lora_config(cfg, task_type="SEQ_CLS", modules_to_save=pooler))
+    if cfg.from_adapter:  # --from: the parent's LoRA, classifier and pooler, over the same labels
+        _same_labels(cfg.from_adapter, labels)
+        peft_model = lineage.load_parent(model, cfg.from_adapter)
+    else:
+        peft_model = wrap_peft(model, lora_config(cfg, task_type="SEQ_CLS", modules_to_save=pooler))
     collator = DataCollatorWithPadding(tokenizer)
     texts = {"train": train, "dev": dev}
     data = {k: classification_dataset(tokenizer, v, cfg.label_field, labels, cfg.max_length, cfg.text_field)
@@ -171,6 +176,26 @@ def _classification(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) 
     return run
 
 
+def _same_labels(parent: str, labels: list[str]) -> None:
+    """A continued classifier keeps its label ids: the new train split must have the parent's labels."""
+    path = Path(parent) / "labels.json"
+    theirs = read_json(path, "labels.json") if path.is_file() else None
+    if theirs != labels:
+        raise InputError(f"the new train split has labels {labels}, the parent {parent} {theirs}; --from needs the "
+                         "same labels")
+
+
+def _parent(cfg: TaskAdapterConfig, train: list[dict]) -> dict[str, Any] | None:
+    """The --from parent's manifest, checked (kind, base, task type), after refusing leaked test records."""
+    if not cfg.from_adapter:
+        return None
+    if cfg.task != "sequence_classification":
+        raise ConfigError(f"--from continues sequence_classification task adapters, not {cfg.task}")
+    parent = lineage.read_parent(cfg.from_adapter, "task", cfg.base)
+    lineage.check_leak(parent, cfg.from_adapter, train)
+    return parent
+
+
 def _builders() -> dict[str, Callable[[TaskAdapterConfig, list[dict], list[dict]], TaskRun]]:
     # Imported here: those modules build on TaskRun and the helpers above.
     from polytune.adapters.generation import causal_lm_run, seq2seq_run
@@ -184,7 +209,7 @@ def _builders() -> dict[str, Callable[[TaskAdapterConfig, list[dict], list[dict]
     }
 
 
-def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
+def train_task_adapter(cfg: TaskAdapterConfig, callbacks: list[Any] | None = None) -> dict[str, Any]:
     """Train a task adapter of cfg.task on the train split of cfg.lang and measure it on the dev split.
 
     sequence_classification and token_classification train LoRA + a head over the labels (saved in labels.json);
@@ -195,6 +220,8 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
 
     Args:
         cfg: the task adapter config.
+        callbacks: more training callbacks (`loop.fit`), run after early stopping, which logs its measurement
+            under the dev metric's name (e.g. a tuning trial's pruner reads it).
 
     Returns:
         Summary: out, task, steps, loss_first, loss_last, train_records, the dev metrics of the task
@@ -213,10 +240,12 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
         fields["text_field"] = None
     train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records, **fields)
     dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records, **fields)
+    parent = _parent(cfg, train)
     run = _builders()[cfg.task](cfg, train, dev)
     before = run.dev_before() if run.dev_before is not None else {}
     stopper = _stopper(cfg, run)
-    losses = fit(run.model, run.train_data, run.collator, cfg, loss=run.loss, callbacks=[stopper] if stopper else None)
+    losses = fit(run.model, run.train_data, run.collator, cfg, loss=run.loss,
+                 callbacks=([stopper] if stopper else []) + list(callbacks or []))
     stopping = _restore_best(stopper, len(losses))
     after = run.dev_metrics() if run.dev_metrics is not None else {}
     log.info("task adapter (%s): dev %s", cfg.task, ", ".join(f"{k} {v:.4f}" for k, v in {**before, **after}.items()))
@@ -251,6 +280,8 @@ def train_task_adapter(cfg: TaskAdapterConfig) -> dict[str, Any]:
         lang_adapter=None if cfg.lang_adapter is None else str(cfg.lang_adapter),
         losses={"train_first": losses[0], "train_last": losses[-1], "train": losses},
         early_stopping=stopping,
+        test_records=lineage.test_records(cfg.input, cfg.lang),
+        **({"lineage": lineage.lineage(parent, cfg.from_adapter, cfg, train, cfg.input)} if parent else {}),
         **before,
         **after,
         **run.meta,

@@ -67,6 +67,7 @@ def lora_config(cfg: AdapterTrainingConfig, **kwargs: Any):
         lora_alpha=cfg.lora_alpha,
         lora_dropout=cfg.lora_dropout,
         target_modules=list(cfg.target_modules),
+        layers_to_transform=getattr(cfg, "layers_to_transform", None),
         **kwargs,
     )
 

@@ -28,6 +28,10 @@ def _training_flags(parser: argparse.ArgumentParser) -> None:
                         help="modules LoRA wraps (default query value; T5: q v, GPT-2: c_attn, Llama: q_proj v_proj)")
     parser.add_argument("--eval-every", type=int, default=None,
                         help="measure the dev metric every N steps and stop early (default: never)")
+    parser.add_argument("--from", dest="from_adapter", default=None, metavar="PACK_OR_ADAPTER",
+                        help="continue training this adapter or pack on the new data; the manifest names it as parent")
+    parser.add_argument("--layers", dest="layers_to_transform", type=int, nargs="+", default=None, metavar="N",
+                        help="LoRA only in these layer indices; the others stay frozen (default: all layers)")
     parser.add_argument("--patience", type=int, default=3,
                         help="early stopping: dev measurements without improvement before stopping (default 3)")
     add_seed(parser)
@@ -52,6 +56,8 @@ def _common(args: argparse.Namespace) -> dict:
         "save_every": args.save_every,
         "eval_every": args.eval_every,
         "patience": args.patience,
+        "from_adapter": args.from_adapter,
+        "layers_to_transform": args.layers_to_transform,
         **({"target_modules": args.target_modules} if args.target_modules else {}),
     }
 
@@ -163,6 +169,9 @@ def _pack_verify(args: argparse.Namespace) -> int:
     s = verify_pack(args.pack, args.base)
     against = f"; matches base {args.base}" if s["base_ok"] else ""
     print(f"pack {s['folder']} ({s['lang']}): {s['files']} files verified{against}")
+    for depth, parent in enumerate(s["lineage"], 1):
+        print(f"  {'  ' * (depth - 1)}<- parent {parent['hash'][:12]} ({parent['folder']}, {parent['lang']}, "
+              f"{parent['steps']} steps): {parent['status']}")
     return 0
 
 

@@ -20,6 +20,7 @@ from polytune.corpus.scripts import split_words
 
 SCORE_BINS = 10_000  # bins per unit of score: one per 4-decimal value
 SHINGLE = 5  # words (characters in unspaced scripts) per MinHash shingle, as FineWeb-2
+_MIX = 0x9E3779B97F4A7C15  # odd 64-bit multiplier that mixes word hashes into a shingle hash
 PRIME = (1 << 61) - 1  # Mersenne prime of the permutations; every hash stays below it (datatrove reads up to it)
 KEY_MASK = (1 << 60) - 1  # the exact key's high word, kept below PRIME for datatrove's bucket reader
 
@@ -115,17 +116,29 @@ class MinHasher:
         self.b = rng.randint(0, PRIME, size=num_perm, dtype=np.uint64)
         self.lang, self._hash = lang, xxhash.xxh64_intdigest
 
-    def _shingles(self, text: str) -> list[int]:
-        words = [w.casefold() for w in split_words(text, self.lang)] or [text]
-        n = min(SHINGLE, len(words))
-        grams = (" ".join(words[i : i + n]).encode("utf-8", "surrogatepass") for i in range(len(words) - n + 1))
-        return [self._hash(gram) for gram in grams]
+    def _word_hashes(self, text: str) -> list[int]:
+        words = split_words(text.casefold(), self.lang) or [text]
+        return [self._hash(word.encode("utf-8", "surrogatepass")) for word in words]
 
     def signatures(self, texts: list[str]) -> np.ndarray:
-        """An (len(texts), num_perm) uint64 array; one vectorized pass over all shingles of the batch."""
-        shingles = [self._shingles(text) for text in texts]
-        starts = np.cumsum([0] + [len(s) for s in shingles[:-1]])
-        flat = np.fromiter((h for s in shingles for h in s), dtype=np.uint64)
-        # uint64 arithmetic wraps; the modulus then maps into [0, PRIME), as datatrove's signatures do
-        values = (flat[:, None] * self.a + self.b) % np.uint64(PRIME)
-        return np.minimum.reduceat(values, starts, axis=0)
+        """An (len(texts), num_perm) uint64 array; one vectorized pass over all shingles of the batch.
+
+        A shingle's hash combines the hashes of its SHINGLE words (a polynomial, wrapping in uint64), computed
+        for every start position of the batch at once; a text shorter than SHINGLE words is one shingle.
+        """
+        words = [self._word_hashes(text) for text in texts]
+        lengths = np.array([len(w) for w in words], dtype=np.int64)
+        flat = np.fromiter((h for w in words for h in w), dtype=np.uint64, count=int(lengths.sum()))
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        width = np.minimum(lengths, SHINGLE)  # words per shingle of each text
+        count = lengths - width + 1  # shingles of each text
+        first = np.repeat(starts, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+        span = np.repeat(width, count)
+        padded = np.concatenate([flat, np.zeros(SHINGLE, dtype=np.uint64)])
+        shingles = np.zeros(len(first), dtype=np.uint64)
+        for offset in range(SHINGLE):  # polynomial over the words; positions past a short text's end add nothing
+            term = padded[first + offset] * np.uint64(_MIX**offset % 2**64)
+            shingles += np.where(offset < span, term, np.uint64(0))
+        values = (shingles[:, None] * self.a + self.b) % np.uint64(PRIME)
+        return np.minimum.reduceat(values, np.cumsum(count) - count, axis=0)

@@ -73,10 +73,27 @@ def read_plan(work: Path) -> dict[str, Any]:
     return json.loads((work / "s2" / "plan.json").read_text(encoding="utf-8"))
 
 
-def _write_sigs(folder: Path, chunk: int, per_bucket: list[list[tuple]], rows: int) -> None:
-    """One sorted `.minhash.sig` file per bucket (empty ones too, so every bucket folder lists every chunk)."""
-    for bucket, lines in enumerate(per_bucket):
-        array = np.array(lines, dtype=_sig_dtype(rows))
+def _write_sigs(folder: Path, chunk: int, docs: np.ndarray, hashes: np.ndarray, buckets: np.ndarray | None) -> None:
+    """One sorted `.minhash.sig` file per bucket (empty ones too, so every bucket folder lists every chunk).
+
+    Args:
+        folder: where the `bucket_XXX/` folders go.
+        chunk: the chunk index (the file stem datatrove reads back).
+        docs: (n,) positions of the records in the chunk.
+        hashes: (n, bands, rows) uint64: band b of each record goes to bucket b (MinHash), or
+            (n, 1, rows) with `buckets` (n,) naming each record's one bucket (exact keys, hash-sharded).
+        buckets: see `hashes`; None for MinHash.
+    """
+    count, rows = (hashes.shape[1] if buckets is None else EXACT_BUCKETS), hashes.shape[2]
+    for bucket in range(count):
+        if buckets is None:
+            band, where = hashes[:, bucket, :], docs
+        else:
+            band, where = hashes[buckets == bucket, 0, :], docs[buckets == bucket]
+        array = np.zeros(len(where), dtype=_sig_dtype(rows))
+        for row in range(rows):
+            array[f"h{row}"] = band[:, row]
+        array["doc"] = where
         array.sort(order=array.dtype.names)
         path = folder / f"bucket_{bucket:03d}" / f"{chunk:05d}.minhash.sig"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,11 +112,9 @@ class SignatureStep(PipelineStep):
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1):
         plan = read_plan(self.work)
         lang, chunk, path = plan["chunks"][rank]
-        threshold, rows, s2 = plan["thresholds"][lang], plan["rows"], self.work / "s2"
-        hasher = MinHasher(lang, plan["bands"] * rows, self.cfg.minhash_seed) if self.cfg.near_dedup else None
-        exact: list[list[tuple]] = [[] for _ in range(EXACT_BUCKETS)]
-        near: list[list[tuple]] = [[] for _ in range(plan["bands"])]
-        offsets, pending = [], []
+        threshold, bands, rows, s2 = plan["thresholds"][lang], plan["bands"], plan["rows"], self.work / "s2"
+        hasher = MinHasher(lang, bands * rows, self.cfg.minhash_seed) if self.cfg.near_dedup else None
+        keys, docs, sigs, texts, offsets = [], [], [], [], []
         ids = s2 / "ids" / lang / f"{chunk:05d}.jsonl"
         ids.parent.mkdir(parents=True, exist_ok=True)
         with open(ids, "wb") as out:
@@ -109,29 +124,25 @@ class SignatureStep(PipelineStep):
                 out.write(b"\n")
                 if record["lid_score"] < threshold:
                     continue
+                docs.append(doc)
                 if self.cfg.dedup:
-                    hi, lo = exact_key(record["text"])
-                    exact[lo % EXACT_BUCKETS].append((hi, lo, doc))
+                    keys.append(exact_key(record["text"]))
                 if hasher is not None:
-                    pending.append((doc, record["text"]))
-                    if len(pending) == BATCH:
-                        self._bands(hasher, pending, near, rows)
-            if pending:
-                self._bands(hasher, pending, near, rows)
+                    texts.append(record["text"])
+                    if len(texts) == BATCH:
+                        sigs.append(hasher.signatures(texts))
+                        texts.clear()
+        if texts:
+            sigs.append(hasher.signatures(texts))
         np.save(s2 / "ids" / lang / f"{chunk:05d}.offsets.npy", np.array(offsets, dtype=np.uint64))
+        positions = np.array(docs, dtype=np.uint32)
         if self.cfg.dedup:
-            _write_sigs(s2 / "exact" / lang, chunk, exact, 2)
+            exact = np.array(keys, dtype=np.uint64).reshape(-1, 1, 2)
+            _write_sigs(s2 / "exact" / lang, chunk, positions, exact, exact[:, 0, 1] % np.uint64(EXACT_BUCKETS))
         if hasher is not None:
-            _write_sigs(s2 / "near" / lang, chunk, near, rows)
+            near = np.concatenate(sigs) if sigs else np.zeros((0, bands * rows), dtype=np.uint64)
+            _write_sigs(s2 / "near" / lang, chunk, positions, near.reshape(-1, bands, rows), None)
         yield from ()
-
-    @staticmethod
-    def _bands(hasher: MinHasher, pending: list[tuple[int, str]], near: list[list[tuple]], rows: int) -> None:
-        sigs = hasher.signatures([text for _, text in pending])
-        for (doc, _), sig in zip(pending, sigs.tolist(), strict=True):
-            for band, lines in enumerate(near):
-                lines.append((*sig[band * rows : (band + 1) * rows], doc))
-        pending.clear()
 
 
 class BucketStep(PipelineStep):

@@ -75,14 +75,13 @@ def _run_child(mode: str, work: Path, out: Path, extra: list[str]) -> None:
     out.write_text(json.dumps({**result, "seconds": round(time.perf_counter() - start, 2)}))
 
 
-def _verses() -> dict[str, list[str]]:
+def _verses(raw: Path) -> dict[str, list[str]]:
+    """The verses of the four Bibles, written as `polytune sources` does (the LID model trains on them too)."""
     from polytune.config import SourcesConfig
     from polytune.corpus.sources import write_sources
 
-    with tempfile.TemporaryDirectory() as raw:
-        write_sources(SourcesConfig(out=Path(raw), bible=BIBLES, seed=13))
-        return {lang: [json.loads(x)["text"] for x in (Path(raw) / f"{lang}.jsonl").open() if x.strip()]
-                for lang in BIBLES}  # fmt: skip
+    write_sources(SourcesConfig(out=raw, bible=BIBLES, seed=13))
+    return {lang: [json.loads(x)["text"] for x in (raw / f"{lang}.jsonl").open()] for lang in BIBLES}
 
 
 def _stage_one(work: Path, shards: dict[str, Iterable[dict]]) -> None:
@@ -168,12 +167,8 @@ def _throughput(root: Path, verses: dict[str, list[str]], n: int) -> dict:
 
     texts = [t for lang in BIBLES for t in verses[lang]]
     lines = [texts[i % len(texts)] for i in range(0, n * 7, 7)][:n]  # as lid_throughput.py
-    raw = root / "raw"
-    raw.mkdir()
-    for lang in BIBLES:
-        (raw / f"{lang}.jsonl").write_text("".join(json.dumps({"text": t, "lang": lang}) + "\n" for t in verses[lang]))
     model = root / "lid.bin"
-    train_lid(LidTrainConfig(input=raw, out=model, bucket=200000, max_per_lang=5000, seed=13))
+    train_lid(LidTrainConfig(input=root / "raw", out=model, bucket=200000, max_per_lang=5000, seed=13))
     work = root / "tp"
     (work / "in").mkdir(parents=True)
     for i, part in enumerate((lines[: n // 2], lines[n // 2 :])):
@@ -192,6 +187,7 @@ def main() -> None:
     parser.add_argument("--sizes", help="records of the one language, comma-separated (default 200000,1000000)")
     parser.add_argument("--old-max", type=int, help="largest size the old stage two runs (default 200000)")
     parser.add_argument("--filter-lines", type=int, help="lines of the whole-filter runs (default 50000)")
+    parser.add_argument("--parts", default="memory,agreement,throughput", help="which parts to run (default: all)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -204,11 +200,17 @@ def main() -> None:
         (root / "old-src").mkdir()
         subprocess.run(["tar", "-x", "--strip-components=1", "-C", str(root / "old-src")], input=tree.stdout,
                        check=True)  # fmt: skip
-        verses = _verses()
+        verses = _verses(root / "raw")
         figures = {"old_commit": OLD, "sizes": sizes, "old_max": old_max, "load_before": os.getloadavg()[0]}
-        figures["memory"] = _memory(root, verses["eng_Latn"], sizes, old_max)
-        figures["agreement"] = _agreement(root, {"eng_Latn": verses["eng_Latn"]} if args.quick else verses)
-        figures["throughput"] = _throughput(root, verses, args.filter_lines or (10_000 if args.quick else 50_000))
+        if "memory" in args.parts:
+            figures["memory"] = _memory(root, [v for v in verses["eng_Latn"] if v.strip()], sizes, old_max)
+            print(json.dumps(figures["memory"]), file=sys.stderr)
+        if "agreement" in args.parts:
+            figures["agreement"] = _agreement(root, {"eng_Latn": verses["eng_Latn"]} if args.quick else verses)
+            print(json.dumps(figures["agreement"]), file=sys.stderr)
+        if "throughput" in args.parts:
+            lines = args.filter_lines or (10_000 if args.quick else 50_000)
+            figures["throughput"] = _throughput(root, verses, lines)
         figures["load_after"] = os.getloadavg()[0]
     print(json.dumps(figures))
 

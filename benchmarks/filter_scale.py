@@ -62,7 +62,8 @@ def _run_child(mode: str, work: Path, out: Path, extra: list[str]) -> None:
 
         if mode == "idle":
             return out.write_text(json.dumps({"seconds": 0}))
-        cfg = FilterConfig(inputs=[str(work / "s1")], out=work / f"out-{mode}", threshold=extra[0])
+        seed = {"minhash_seed": int(extra[1])} if len(extra) > 1 else {}
+        cfg = FilterConfig(inputs=[str(work / "s1")], out=work / f"out-{mode}", threshold=extra[0], **seed)
         if mode == "stage2-new":
             for name, pipeline, tasks in steps.stage_two(cfg, work):
                 steps._run(steps._executor(cfg, pipeline, tasks, work / f"logs-{name}"))
@@ -135,6 +136,7 @@ def _memory(root: Path, verses: list[str], sizes: list[int], old_max: int) -> di
             rows[f"{mode}_{n}"] = {"peak_rss_mb": got["peak_rss_mb"], "seconds": got["seconds"],
                                    "records_per_s": round(n / got["seconds"]), "tasks": got.get("tasks", 1),
                                    "kept": got["stats"]["kept"], "rejected": got["stats"]["rejected"]}  # fmt: skip
+            print(json.dumps({f"{mode}_{n}": rows[f"{mode}_{n}"]}), file=sys.stderr, flush=True)
             subprocess.run(["rm", "-rf", str(work)], check=True)
     return rows
 
@@ -145,20 +147,30 @@ def _near_ids(out: Path) -> dict[str, str]:
 
 
 def _agreement(root: Path, verses: dict[str, list[str]]) -> dict:
+    """Near-duplicate ids of old vs new, and of new vs new with another MinHash seed (MinHash's own spread)."""
     shards = {lang: [{"id": f"{lang}:{i}", "text": t, "lang": lang, "lid_score": 1.0} for i, t in enumerate(texts)]
               for lang, texts in verses.items()}  # fmt: skip
     near = {}
-    for mode in ("stage2-new", "stage2-old"):
-        work = root / f"agree-{mode}"
+    for mode, seed in (("stage2-new", "13"), ("stage2-old", "13"), ("stage2-new", "14")):
+        work = root / f"agree-{mode}-{seed}"
         _stage_one(work, shards)
-        stats = _child(mode, work, ["0"])["stats"]
-        near[mode] = (_near_ids(work / f"out-{mode}"), stats["rejected"].get("duplicate", 0))
-    new, old = near["stage2-new"][0], near["stage2-old"][0]
-    both = set(new) & set(old)
-    return {"records": sum(map(len, verses.values())), "near_new": len(new), "near_old": len(old),
-            "near_both": len(both), "near_jaccard": round(len(both) / max(1, len(set(new) | set(old))), 4),
-            "same_named_record": sum(new[i] == old[i] for i in both),
-            "exact_new": near["stage2-new"][1], "exact_old": near["stage2-old"][1]}  # fmt: skip
+        stats = _child(mode, work, ["0", seed])["stats"]
+        near[mode + seed] = (_near_ids(work / f"out-{mode}"), stats["rejected"].get("duplicate", 0))
+    new, old, other = near["stage2-new13"][0], near["stage2-old13"][0], near["stage2-new14"][0]
+    n = sum(map(len, verses.values()))
+
+    def agree(a: dict, b: dict) -> dict:
+        both, either = set(a) & set(b), set(a) | set(b)
+        return {
+            "both": len(both),
+            "jaccard": round(len(both) / max(1, len(either)), 4),
+            "same_decision": round(1 - len(either - both) / n, 5),
+            "same_named": sum(a[i] == b[i] for i in both),
+        }
+
+    return {"records": n, "near_new": len(new), "near_old": len(old), "near_new_seed14": len(other),
+            "new_vs_old": agree(new, old), "new_vs_new_seed14": agree(new, other),
+            "exact_new": near["stage2-new13"][1], "exact_old": near["stage2-old13"][1]}  # fmt: skip
 
 
 def _throughput(root: Path, verses: dict[str, list[str]], n: int) -> dict:

@@ -1,7 +1,7 @@
 """Filter at scale: the sharded stage two (datatrove MinHash buckets, exact keys in hash-sharded buckets, score
 histograms) beside the old in-memory stage two (one task per language), in one run. Last line: one JSON object.
 
-    .venv/bin/python benchmarks/filter_scale.py            # stage two on 200k and 1M records, old on 200k; filter 50k
+    .venv/bin/python benchmarks/filter_scale.py            # stage two on 100k, 500k records, old on 100k; filter 50k
     .venv/bin/python benchmarks/filter_scale.py --quick    # 20k and 100k records, old on both; filter 10k lines
     .venv/bin/python benchmarks/filter_scale.py --sizes 200000,1000000,3000000 --old-max 1000000
 
@@ -196,16 +196,16 @@ def _throughput(root: Path, verses: dict[str, list[str]], n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20k and 100k records, filter on 10k lines")
-    parser.add_argument("--sizes", help="records of the one language, comma-separated (default 200000,1000000)")
-    parser.add_argument("--old-max", type=int, help="largest size the old stage two runs (default 200000)")
+    parser.add_argument("--sizes", help="records of the one language, comma-separated (default 100000,500000)")
+    parser.add_argument("--old-max", type=int, help="largest size the old stage two runs (default 100000)")
     parser.add_argument("--filter-lines", type=int, help="lines of the whole-filter runs (default 50000)")
     parser.add_argument("--parts", default="memory,agreement,throughput", help="which parts to run (default: all)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return _run_child(args.child[0], Path(args.child[1]), Path(args.child[2]), args.child[3:])
-    sizes = [int(s) for s in (args.sizes or ("20000,100000" if args.quick else "200000,1000000")).split(",")]
-    old_max = args.old_max or (100_000 if args.quick else 200_000)
+    sizes = [int(s) for s in (args.sizes or ("20000,100000" if args.quick else "100000,500000")).split(",")]
+    old_max = args.old_max or 100_000
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         tree = subprocess.run(["git", "-C", str(REPO), "archive", OLD, "src"], check=True, capture_output=True)

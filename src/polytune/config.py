@@ -172,9 +172,8 @@ class FilterConfig:
     langs: list[str] = _help("languages to keep (empty: every language)", default_factory=list)
     threshold: Any = _help(
         "minimum top-1 LID score: a number, a map {lang: number, '*': default}, or 'auto' (per language "
-        "max(0.3, min(0.9, median - std)) of its top-1 scores, the FineWeb-2 rule)", default=0.5
+        "max(0.3, min(0.9, median - std)) of all its top-1 scores, the FineWeb-2 rule)", default=0.5
     )  # fmt: skip
-    auto_sample: int = _help("threshold auto: at most this many top-1 scores per language", default=10000)
     topk: int = _help("keep the top-k LID labels and scores in `lid_topk`", default=3)
     mixed_margin: float = _help("flag `lid_mixed` when the 2nd-best score is within this of the best", default=0.2)
     script_check: bool = _help("reject `script_mismatch` when the dominant script is not the language's", default=True)
@@ -187,9 +186,9 @@ class FilterConfig:
     whitespace: str = _help("collapse (one line) | lines (keep line breaks, collapse spaces)", default="collapse")
     rules: str | None = _help("YAML of per-language regex replacements applied before LID", default=None)
     dedup: bool = _help("drop exact duplicates (per language, on normalized case-folded text)", default=True)
-    near_dedup: bool = _help("drop MinHash near-duplicates (per language, datasketch LSH)", default=True)
+    near_dedup: bool = _help("drop MinHash near-duplicates (per language, sharded LSH buckets)", default=True)
     near_threshold: float = _help("MinHash Jaccard similarity that counts as a near-duplicate", default=0.8)
-    num_perm: int = _help("MinHash permutations", default=64)
+    num_perm: int = _help("MinHash permutations (split into LSH bands for near_threshold)", default=64)
     text_field: str = _help("JSON/parquet/dataset field holding the text", default="text")
     tasks: int = _help("datatrove tasks (input shards)", default=1)
     workers: int = _help("tasks run at the same time", default=1)
@@ -220,7 +219,7 @@ class FilterConfig:
         elif self.voters or self.vote_weights:
             raise ConfigError(f"filter: voters/vote_weights need backend vote, got backend {self.backend!r}")
         self.threshold = _threshold(self.threshold)
-        for name in ("auto_sample", "topk", "num_perm", "tasks", "workers"):
+        for name in ("topk", "num_perm", "tasks", "workers"):
             _positive(getattr(self, name), name)
         for name in ("mixed_margin", "near_threshold"):
             _fraction(getattr(self, name), name)

@@ -1,155 +1,145 @@
-"""Stage two of the filter, per language: the LID score threshold (fixed, per language, or `auto`), exact dedup
-on normalized text and MinHash near-dedup (datasketch LSH), with cluster sizes on the records kept.
+"""The pieces of stage two that hold no state: LID thresholds from merged score histograms, exact-dedup keys and
+MinHash signatures with their LSH banding. The sharded steps that use them live in `polytune.corpus.dedup_steps`.
 
-Records arrive in a fixed order (stage-one shards in rank order), so "the first one is kept" is deterministic.
+Scores arrive rounded to 4 decimals (`filters.SCORE_DECIMALS`), so a histogram with one bin per value is the
+exact score distribution: every task counts its own, the counts add up, and `auto` sees what a list of every
+score would show, in constant memory.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import statistics
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+import numpy as np
 
 from polytune.config import FilterConfig
 from polytune.corpus.scripts import split_words
 from polytune.langcodes import lookup
 
-Keep = Callable[[dict[str, Any]], None]
-Drop = Callable[[dict[str, Any], str, str], None]
-MINHASH_CHUNK = 1000
+SCORE_BINS = 10_000  # bins per unit of score: one per 4-decimal value
 SHINGLE = 5  # words (characters in unspaced scripts) per MinHash shingle, as FineWeb-2
+_MIX = 0x9E3779B97F4A7C15  # odd 64-bit multiplier that mixes word hashes into a shingle hash
+PRIME = (1 << 61) - 1  # Mersenne prime of the permutations; every hash stays below it (datatrove reads up to it)
+KEY_MASK = (1 << 60) - 1  # the exact key's high word, kept below PRIME for datatrove's bucket reader
+
+
+def score_bin(score: float) -> int:
+    """The histogram bin of a top-1 score. Example: score_bin(0.8125) -> 8125."""
+    return min(SCORE_BINS, max(0, round(score * SCORE_BINS)))
+
+
+def merge_histograms(parts: Iterable[Mapping[Any, int]]) -> Counter[int]:
+    """Add per-task histograms ({bin: count}, keys may be JSON strings) into one."""
+    total: Counter[int] = Counter()
+    for part in parts:
+        for key, count in part.items():
+            total[int(key)] += count
+    return total
+
+
+def _moments(hist: Mapping[int, int]) -> tuple[int, float, float, float]:
+    """(n, median, mean, population std) of the scores a histogram counts; (0, 0, 0, 0) when empty."""
+    n = sum(hist.values())
+    if n == 0:
+        return 0, 0.0, 0.0, 0.0
+    bins = sorted(hist)
+    values = np.array(bins, dtype=np.float64) / SCORE_BINS
+    counts = np.array([hist[b] for b in bins], dtype=np.float64)
+    ends = np.cumsum(counts)
+    lower = values[np.searchsorted(ends, (n - 1) // 2, side="right")]
+    upper = values[np.searchsorted(ends, n // 2, side="right")]
+    mean = float(np.dot(values, counts) / n)
+    std = float(np.sqrt(np.dot(counts, (values - mean) ** 2) / n))
+    return n, float((lower + upper) / 2), mean, std
+
+
+def threshold_from(hist: Mapping[int, int]) -> float:
+    """The FineWeb-2 rule on a score histogram: max(0.3, min(0.9, median - std)); 0.3 when there are no scores."""
+    n, median, _, std = _moments(hist)
+    return 0.3 if n == 0 else round(max(0.3, min(0.9, median - std)), 4)
 
 
 def auto_threshold(scores: list[float]) -> float:
-    """The FineWeb-2 rule: max(0.3, min(0.9, median - std)). Example: auto_threshold([0.9, 1.0, 0.95]) -> 0.9."""
-    if not scores:
-        return 0.3
-    return round(max(0.3, min(0.9, statistics.median(scores) - statistics.pstdev(scores))), 4)
+    """The FineWeb-2 rule on a list of scores. Example: auto_threshold([0.9, 1.0, 0.95]) -> 0.9."""
+    return threshold_from(Counter(score_bin(s) for s in scores))
 
 
-def _sample(scores: list[float], size: int) -> list[float]:
-    """At most `size` scores, evenly spaced over the input order (deterministic)."""
-    if len(scores) <= size:
-        return scores
-    return [scores[i * len(scores) // size] for i in range(size)]
-
-
-def threshold_for(lang: str, cfg: FilterConfig, scores: list[float]) -> float:
+def threshold_for(lang: str, cfg: FilterConfig, hist: Mapping[int, int]) -> float:
     """The threshold used for `lang`: the config's number, its map entry ('*' or 0.5 when absent), or auto."""
     if cfg.threshold == "auto":
-        return auto_threshold(_sample(scores, cfg.auto_sample))
+        return threshold_from(hist)
     if isinstance(cfg.threshold, dict):
         return float(lookup(cfg.threshold, lang, 0.5))  # a swh_Latn entry applies to py3langid's swa_Latn
     return float(cfg.threshold)
 
 
-def score_summary(scores: list[float]) -> dict[str, Any]:
+def score_summary(hist: Mapping[int, int]) -> dict[str, Any]:
     """n, median, mean, std and a 10-bin histogram ([0, 0.1), ..., [0.9, 1]) of top-1 LID scores."""
     histogram = [0] * 10
-    for score in scores:
-        histogram[min(9, int(score * 10))] += 1
-    if not scores:
+    for key, count in hist.items():
+        histogram[min(9, key * 10 // SCORE_BINS)] += count
+    n, median, mean, std = _moments(hist)
+    if n == 0:
         return {"n": 0, "histogram": histogram}
-    return {
-        "n": len(scores), "median": round(statistics.median(scores), 4), "mean": round(statistics.fmean(scores), 4),
-        "std": round(statistics.pstdev(scores), 4), "histogram": histogram,
-    }  # fmt: skip
+    return {"n": n, "median": round(median, 4), "mean": round(mean, 4), "std": round(std, 4), "histogram": histogram}
 
 
-def _read(files: list[Path]) -> Iterator[dict[str, Any]]:
-    for file in files:
-        with open(file, encoding="utf-8") as handle:
-            for line in handle:
-                yield json.loads(line)
+def exact_key(text: str) -> tuple[int, int]:
+    """The exact-dedup key of a text as two integers (124 bits of a blake2b digest); case and spacing ignored."""
+    digest = hashlib.blake2b(" ".join(text.casefold().split()).encode("utf-8"), digest_size=16).digest()
+    return int.from_bytes(digest[:8], "little") & KEY_MASK, int.from_bytes(digest[8:], "little")
 
 
-def _exact_key(text: str) -> bytes:
-    # Case and spacing differences are not new text; a 16-byte digest keeps memory flat however long texts are.
-    return hashlib.blake2b(" ".join(text.casefold().split()).encode("utf-8"), digest_size=16).digest()
+def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) with bands * rows <= num_perm that minimize the false-positive plus false-negative
+    area around `threshold` (the rule datasketch's MinHashLSH uses). Example: lsh_bands(0.8, 64) -> (5, 11)."""
+    grid = (np.arange(1000) + 0.5) / 1000  # midpoints of [0, 1]
+
+    def error(bands: int, rows: int) -> float:
+        p = 1 - (1 - grid**rows) ** bands  # chance that a pair of Jaccard s shares a band
+        return float(np.sum(np.where(grid < threshold, p, 1 - p)) / 1000)
+
+    pairs = [(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)]
+    return min(pairs, key=lambda br: (error(*br), br))
 
 
-class NearDuplicates:
-    """MinHash LSH over the records kept so far; `check` returns the index of an earlier near-duplicate or None."""
+class MinHasher:
+    """MinHash signatures of texts in one language: word 5-gram shingles, `num_perm` universal-hash permutations."""
 
-    def __init__(self, lang: str, threshold: float, num_perm: int, seed: int) -> None:
-        from datasketch import MinHash, MinHashLSH
+    def __init__(self, lang: str, num_perm: int, seed: int) -> None:
+        import xxhash
 
-        self._minhash, self.lang, self.num_perm, self.seed = MinHash, lang, num_perm, seed
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self._pending: dict[int, Any] = {}
+        rng = np.random.RandomState(seed)
+        self.a = rng.randint(1, PRIME, size=num_perm, dtype=np.uint64)
+        self.b = rng.randint(0, PRIME, size=num_perm, dtype=np.uint64)
+        self.lang, self._hash = lang, xxhash.xxh64_intdigest
 
-    def prepare(self, items: list[tuple[int, str]]) -> None:
-        """MinHash a chunk of (index, text) at once (one shared permutation table: much faster than one by one)."""
-        shingles = []
-        for _, text in items:
-            words = [w.casefold() for w in split_words(text, self.lang)] or [text]
-            n = min(SHINGLE, len(words))
-            shingles.append({" ".join(words[i : i + n]).encode("utf-8") for i in range(len(words) - n + 1)})
-        hashes = self._minhash.bulk(shingles, num_perm=self.num_perm, seed=self.seed)
-        self._pending.update((index, mh) for (index, _), mh in zip(items, hashes, strict=True))
+    def _word_hashes(self, text: str) -> list[int]:
+        words = split_words(text.casefold(), self.lang) or [text]
+        return [self._hash(word.encode("utf-8", "surrogatepass")) for word in words]
 
-    def check(self, index: int) -> int | None:
-        mh = self._pending.pop(index)
-        found = self.lsh.query(mh)
-        if found:
-            return min(int(key) for key in found)
-        self.lsh.insert(str(index), mh)
-        return None
+    def signatures(self, texts: list[str]) -> np.ndarray:
+        """An (len(texts), num_perm) uint64 array; one vectorized pass over all shingles of the batch.
 
-
-def decide(lang: str, cfg: FilterConfig, files: list[Path], threshold: float) -> tuple[list[Any], Counter[int]]:
-    """Per record: None (kept) or (reason, detail); and the duplicate-cluster size of each kept index."""
-    decisions: list[Any] = []
-    sizes: Counter[int] = Counter()
-    exact: dict[bytes, tuple[int, str]] = {}
-    near = NearDuplicates(lang, cfg.near_threshold, cfg.num_perm, cfg.minhash_seed) if cfg.near_dedup else None
-    chunk: list[tuple[int, str]] = []
-    ids: dict[int, str] = {}
-    for index, record in enumerate(_read(files)):
-        decision = None
-        if record["lid_score"] < threshold:
-            decision = ("low_lid_score", f"{lang} {record['lid_score']:.3f} < {threshold}")
-        elif cfg.dedup:
-            key = _exact_key(record["text"])
-            if key in exact:
-                sizes[exact[key][0]] += 1
-                decision = ("duplicate", f"same text as {exact[key][1]}")
-            else:
-                exact[key] = (index, str(record.get("id")))
-        if decision is None and near is not None:
-            chunk.append((index, record["text"]))
-            ids[index] = str(record.get("id"))
-        decisions.append(decision)
-    if near is not None:
-        for start in range(0, len(chunk), MINHASH_CHUNK):
-            near.prepare(chunk[start : start + MINHASH_CHUNK])
-            for index, _ in chunk[start : start + MINHASH_CHUNK]:
-                rep = near.check(index)
-                if rep is not None:
-                    sizes[rep] += 1 + sizes.pop(index, 0)
-                    decisions[index] = ("near_duplicate", f"near-duplicate of {ids[rep]}")
-    return decisions, sizes
-
-
-def finalize_language(lang: str, cfg: FilterConfig, files: list[Path], keep: Keep, drop: Drop) -> dict[str, Any]:
-    """Threshold and dedup one language's stage-one records; hand each to `keep` or `drop`; return its stats."""
-    scores = [record["lid_score"] for record in _read(files)]
-    threshold = threshold_for(lang, cfg, scores)
-    decisions, sizes = decide(lang, cfg, files, threshold)
-    rejected: Counter[str] = Counter()
-    mixed = 0
-    for index, (record, decision) in enumerate(zip(_read(files), decisions, strict=True)):
-        if decision is None:
-            record["dup_cluster_size"] = 1 + sizes.get(index, 0)
-            mixed += bool(record.get("lid_mixed"))
-            keep(record)
-        else:
-            rejected[decision[0]] += 1
-            drop(record, *decision)
-    kept = len(decisions) - sum(rejected.values())
-    return {"lang": lang, "input": len(decisions), "kept": kept, "rejected": dict(sorted(rejected.items())),
-            "threshold": threshold, "scores": score_summary(scores), "mixed_kept": mixed}  # fmt: skip
+        A shingle's hash combines the hashes of its SHINGLE words (a polynomial, wrapping in uint64), computed
+        for every start position of the batch at once; a text shorter than SHINGLE words is one shingle.
+        """
+        words = [self._word_hashes(text) for text in texts]
+        lengths = np.array([len(w) for w in words], dtype=np.int64)
+        flat = np.fromiter((h for w in words for h in w), dtype=np.uint64, count=int(lengths.sum()))
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        width = np.minimum(lengths, SHINGLE)  # words per shingle of each text
+        count = lengths - width + 1  # shingles of each text
+        first = np.repeat(starts, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+        span = np.repeat(width, count)
+        padded = np.concatenate([flat, np.zeros(SHINGLE, dtype=np.uint64)])
+        shingles = np.zeros(len(first), dtype=np.uint64)
+        for offset in range(SHINGLE):  # polynomial over the words; positions past a short text's end add nothing
+            term = padded[first + offset] * np.uint64(_MIX**offset % 2**64)
+            shingles += np.where(offset < span, term, np.uint64(0))
+        values = (shingles[:, None] * self.a + self.b) % np.uint64(PRIME)
+        return np.minimum.reduceat(values, np.cumsum(count) - count, axis=0)

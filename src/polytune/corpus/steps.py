@@ -1,12 +1,14 @@
 """The filter as datatrove pipeline steps, run by datatrove's executors (local processes, Ray, or Slurm).
 
 Stage one, `tasks` shards of the input: RecordReader -> FilterStep (polytune filters) -> LangShardWriter.
-Stage two, one task per language: LanguageStep (threshold, exact + MinHash dedup). Both keep their files in a
-work folder beside the output (`.<out>.work/`) with datatrove's completion markers, so repeating an interrupted
+Stage two, sharded (see `polytune.corpus.dedup_steps`): signatures per chunk -> buckets per (language, bucket) ->
+clusters per language -> LanguageStep per chunk (keeps or rejects each record). Every pipeline keeps its files in
+a work folder beside the output (`.<out>.work/`) with datatrove's completion markers, so repeating an interrupted
 run skips finished tasks; the final output is assembled atomically and the work folder removed.
 
-For a cluster, build the same steps with `stage_one(cfg, work)` / `stage_two(cfg, work, langs)` and hand them to
-datatrove's SlurmPipelineExecutor; then call `assemble(cfg, work)` (see the README).
+For a cluster, hand `stage_one(cfg, work)` to datatrove's SlurmPipelineExecutor; when it has finished, run each
+(name, steps, tasks) of `stage_two(cfg, work)` in order (each may depend on the one before), then call
+`assemble(cfg, work)` (see the README).
 """
 
 from __future__ import annotations
@@ -20,41 +22,31 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from itertools import islice
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from datatrove.pipeline.base import PipelineStep
 
 from polytune.config import FilterConfig
-from polytune.corpus.dedup import finalize_language
+from polytune.corpus.dedup import score_bin
+from polytune.corpus.dedup_steps import (
+    CHUNK_RECORDS,
+    BucketStep,
+    ClusterStep,
+    LanguageStep,
+    SignatureStep,
+    bucket_tasks,
+    chunk_stats,
+    read_plan,
+    write_plan,
+)
 from polytune.corpus.filters import DUPLICATE_REASONS, apply_filters, build_filters
 from polytune.corpus.readers import bad_line_record, list_units, no_text_field_error, read_unit
+from polytune.corpus.shards import JsonlShards
 from polytune.errors import InputError, LanguageCodeError, require_module
 from polytune.io import BadLine, atomic_path, manifest, write_json
 from polytune.langcodes import normalize
 
 BATCH_SIZE = 512
-
-
-class JsonlShards:
-    """Lazily opened JSONL files under `root` (one per relative path), key-sorted lines for stable bytes."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._handles: dict[Path, TextIO] = {}
-
-    def write(self, relative: str, record: dict[str, Any]) -> None:
-        path = self.root / relative
-        handle = self._handles.get(path)
-        if handle is None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # A lone surrogate (legal in JSON input as "\ud800", not encodable as UTF-8) may survive in fields
-            # other than text; backslashreplace writes it back as the same JSON escape.
-            handle = self._handles[path] = open(path, "w", encoding="utf-8", errors="backslashreplace")
-        handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str) + "\n")
-
-    def close(self) -> None:
-        for handle in self._handles.values():
-            handle.close()
 
 
 def _lang_of(record: dict[str, Any]) -> str:
@@ -91,11 +83,12 @@ class FilterStep(PipelineStep):
 
     def run(self, data: Any, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any]]:
         filters = build_filters(self.cfg)  # per task: models load in the worker, never pickled
-        for stale in (self.work / "s1").glob(f"**/{rank:05d}.jsonl"):  # a failed earlier attempt of this task
+        for stale in (self.work / "s1").glob(f"**/{rank:05d}*.jsonl"):  # a failed earlier attempt of this task
             stale.unlink()
         rejects = JsonlShards(self.work / "s1" / "rejected")
         counts: dict[str, Counter] = {"input": Counter(), "rejected": Counter(), "passed": Counter()}
         per_lang: dict[str, Counter] = {}
+        bins: dict[str, Counter] = {}  # per language, the histogram of top-1 scores (stage two's `auto`)
         try:
             iterator = iter(data or ())
             while batch := list(islice(iterator, BATCH_SIZE)):
@@ -113,17 +106,23 @@ class FilterStep(PipelineStep):
                     rejects.write(f"{reason}/{rank:05d}.jsonl", {**record, "reject_reason": reason, "detail": detail})
                 for record in kept:
                     counts["passed"][record["lang"]] += 1
+                    bins.setdefault(record["lang"], Counter())[score_bin(record["lid_score"])] += 1
                     self.stat_update("passed")
                     yield record
         finally:
             rejects.close()
-        stats = {"input": counts["input"]["all"], "rejected": dict(counts["rejected"]),
-                 "passed": dict(counts["passed"]), "per_lang_rejected": {k: dict(c) for k, c in per_lang.items()}}
+        stats = {
+            "input": counts["input"]["all"],
+            "rejected": dict(counts["rejected"]),
+            "passed": dict(counts["passed"]),
+            "per_lang_rejected": {k: dict(c) for k, c in per_lang.items()},
+            "score_bins": {lang: dict(sorted(c.items())) for lang, c in sorted(bins.items())},
+        }
         write_json(self.work / "s1" / "stats" / f"{rank:05d}.json", stats)
 
 
 class LangShardWriter(PipelineStep):
-    """Writes each record to `<folder>/<lang>/<rank>.jsonl`."""
+    """Writes each record to `<folder>/<lang>/<rank>-<part>.jsonl`, a new part every CHUNK_RECORDS records."""
 
     name, type = "polytune shards", "💽 - WRITER"
 
@@ -132,37 +131,15 @@ class LangShardWriter(PipelineStep):
         self.folder = Path(folder)
 
     def run(self, data: Any, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any]]:
-        shards = JsonlShards(self.folder)
+        shards, counts = JsonlShards(self.folder), Counter()
         try:
             for record in data or ():
-                shards.write(f"{record['lang']}/{rank:05d}.jsonl", record)
+                lang = record["lang"]
+                shards.write(f"{lang}/{rank:05d}-{counts[lang] // CHUNK_RECORDS:05d}.jsonl", record)
+                counts[lang] += 1
                 yield record
         finally:
             shards.close()
-
-
-class LanguageStep(PipelineStep):
-    """Stage two for language `langs[rank]`: threshold + dedup its stage-one shards into `s2/<lang>/`."""
-
-    name, type = "polytune threshold + dedup", "🫂 - DEDUP"
-
-    def __init__(self, cfg: FilterConfig, work: str, langs: list[str]) -> None:
-        super().__init__()
-        self.cfg, self.work, self.langs = cfg, Path(work), langs
-
-    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any]]:
-        lang, out = self.langs[rank], JsonlShards(self.work / "s2")
-        files = sorted((self.work / "s1" / lang).glob("*.jsonl"))
-
-        def drop(record: dict[str, Any], reason: str, detail: str) -> None:
-            out.write(f"rejected/{reason}/{lang}.jsonl", {**record, "reject_reason": reason, "detail": detail})
-
-        try:
-            stats = finalize_language(lang, self.cfg, files, lambda r: out.write(f"{lang}/part-00000.jsonl", r), drop)
-        finally:
-            out.close()
-        write_json(self.work / "s2" / "stats" / f"{lang}.json", stats)
-        yield from ()
 
 
 def stage_one(cfg: FilterConfig, work: Path) -> list[PipelineStep]:
@@ -170,9 +147,18 @@ def stage_one(cfg: FilterConfig, work: Path) -> list[PipelineStep]:
     return [RecordReader(cfg.inputs, cfg.text_field), FilterStep(cfg, str(work)), LangShardWriter(str(work / "s1"))]
 
 
-def stage_two(cfg: FilterConfig, work: Path, langs: list[str]) -> list[PipelineStep]:
-    """The stage-two pipeline: one task per language of `langs` (see `stage_one_langs`)."""
-    return [LanguageStep(cfg, str(work), langs)]
+def stage_two(cfg: FilterConfig, work: Path) -> list[tuple[str, list[PipelineStep], int]]:
+    """The stage-two pipelines, in order, as (name, steps, tasks); run each after the one before has finished.
+
+    Writes `s2/plan.json` (chunks, thresholds from the merged score histograms) from stage one's output first.
+    """
+    plan = write_plan(cfg, work, stage_one_langs(work), read_stats(work / "s1" / "stats"))
+    chunks = len(plan["chunks"])
+    phases = [("signatures", [SignatureStep(cfg, str(work))], chunks)] if cfg.dedup or cfg.near_dedup else []
+    if cfg.dedup or cfg.near_dedup:
+        phases.append(("buckets", [BucketStep(cfg, str(work))], len(bucket_tasks(cfg, plan))))
+        phases.append(("clusters", [ClusterStep(cfg, str(work))], len(plan["langs"])))
+    return [*phases, ("filter", [LanguageStep(cfg, str(work))], chunks)]
 
 
 def stage_one_langs(work: Path) -> list[str]:
@@ -231,9 +217,9 @@ def run_pipeline(cfg: FilterConfig) -> dict[str, Any]:
         shutil.rmtree(work)
         raise InputError(f"no records in {', '.join(cfg.inputs)}: the files hold only blank lines")
     _check_text_field(cfg, work)
-    langs = stage_one_langs(work)
-    if langs:
-        _run(_executor(cfg, stage_two(cfg, work, langs), len(langs), work / "logs2"))
+    for name, pipeline, tasks in stage_two(cfg, work):
+        if tasks:
+            _run(_executor(cfg, pipeline, tasks, work / f"logs2-{name}"))
     stats = assemble(cfg, work)
     shutil.rmtree(work, ignore_errors=True)
     return stats
@@ -276,17 +262,19 @@ def assemble(cfg: FilterConfig, work: Path) -> dict[str, Any]:
     """
     from polytune.corpus.filters import reconciliation
 
-    s1, s2 = read_stats(work / "s1" / "stats"), read_stats(work / "s2" / "stats")
-    stats = merge_stats(cfg, s1, s2)
+    plan = read_plan(work)
+    s2 = {lang: {**chunk_stats(work, lang), "threshold": plan["thresholds"][lang], "scores": plan["scores"][lang]}
+          for lang in plan["langs"]}  # fmt: skip
+    stats = merge_stats(cfg, read_stats(work / "s1" / "stats"), s2)
     if stats["input"] != stats["kept"] + sum(stats["rejected"].values()):
         raise RuntimeError(f"filter lost records: {reconciliation(stats)}")
     with atomic_path(cfg.out) as tmp:
         tmp.mkdir(parents=True)
         for lang in stats["per_lang"]:
-            shutil.copytree(work / "s2" / lang, tmp / lang)
+            _concat(sorted((work / "s2" / "kept" / lang).glob("*.jsonl")), tmp / lang / "part-00000.jsonl")
         for reason in stats["rejected"]:
             parts = sorted((work / "s1" / "rejected" / reason).glob("*.jsonl"))
-            parts += sorted((work / "s2" / "rejected" / reason).glob("*.jsonl"))
+            parts += sorted((work / "s2" / "rejected" / reason).glob("*/*.jsonl"))
             _concat(parts, tmp / "rejected" / f"{reason}.jsonl")
         write_json(tmp / "stats.json", stats)
         write_json(tmp / "manifest.json", manifest("filter", cfg, cfg.inputs, stats))

@@ -1,0 +1,301 @@
+"""Stage two of the filter as sharded datatrove steps: LID threshold, exact dedup and MinHash near-dedup, with memory
+per task bounded by the chunk size (`CHUNK_RECORDS`), not by the size of a language.
+
+Stage one writes each language in chunks (`s1/<lang>/<rank>-<part>.jsonl`, at most CHUNK_RECORDS records each);
+a language's records, in chunk order, are the order "first one is kept" refers to. Four pipelines follow, each run
+by the same datatrove executor as stage one (local processes, Ray, Slurm), each resumable from its completions:
+
+1. `SignatureStep`, one task per chunk: applies the threshold (from the merged score histograms in `plan.json`),
+   writes the exact key of each surviving record and its MinHash band signatures as sorted datatrove `.minhash.sig`
+   files, and the record ids (so a later step can name a record by its position).
+2. `BucketStep`, one task per (language, bucket): datatrove's `MinhashDedupBuckets` merges the sorted files of one
+   bucket and writes the pairs that share it; exact keys are hash-sharded over `EXACT_BUCKETS` buckets the same way.
+3. `ClusterStep`, one task per language: connected components of those pairs (only duplicates are held); the first
+   record of a cluster is kept and counts the cluster's size, an exact copy names its first copy, every other member
+   names the record kept.
+4. `LanguageStep`, one task per chunk: writes the chunk's kept records and its rejects with their reasons.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.dedup import MinhashConfig, MinhashDedupBuckets
+from datatrove.utils.hashing import HashConfig
+
+from polytune.config import FilterConfig
+from polytune.corpus.dedup import MinHasher, exact_key, lsh_bands, merge_histograms, score_summary, threshold_for
+from polytune.corpus.shards import JsonlShards, read_jsonl
+from polytune.io import write_json
+
+CHUNK_RECORDS = 50_000  # records per stage-two task: bounds its memory (signatures: ~0.5 KB a record)
+EXACT_BUCKETS = 4  # hash shards of the exact keys
+BATCH = 256  # records MinHashed in one vectorized pass
+LINES_TO_BUFFER = 1024  # signatures read at a time per file by the bucket merge
+CLUSTER = np.dtype([("doc", "<u4"), ("kind", "u1"), ("ref", "<u8"), ("size", "<u4")])
+ROOT, EXACT, NEAR = 0, 1, 2
+
+
+def _sig_dtype(rows: int) -> np.dtype:
+    """datatrove's signature line: `rows` uint64 hashes, then the record's position (uint32)."""
+    return np.dtype([(f"h{i}", "<u8") for i in range(rows)] + [("doc", "<u4")])
+
+
+def _config(kind: str, plan: dict[str, Any]) -> MinhashConfig:
+    buckets, rows = (plan["bands"], plan["rows"]) if kind == "near" else (EXACT_BUCKETS, 2)
+    return MinhashConfig(num_buckets=buckets, hashes_per_bucket=rows, hash_config=HashConfig(precision=64))
+
+
+def write_plan(cfg: FilterConfig, work: Path, langs: list[str], s1_stats: dict[Any, dict]) -> dict[str, Any]:
+    """Chunks, thresholds and score summaries of every language, from stage one's shards and stats."""
+    tasks = list(s1_stats.values())
+    hists = {lang: merge_histograms(t.get("score_bins", {}).get(lang, {}) for t in tasks) for lang in langs}
+    bands, rows = lsh_bands(cfg.near_threshold, cfg.num_perm)
+    chunks = [[lang, index, str(path.relative_to(work))] for lang in langs
+              for index, path in enumerate(sorted((work / "s1" / lang).glob("*.jsonl")))]  # fmt: skip
+    plan = {
+        "chunks": chunks, "bands": bands, "rows": rows, "langs": langs,
+        "thresholds": {lang: threshold_for(lang, cfg, hists[lang]) for lang in langs},
+        "scores": {lang: score_summary(hists[lang]) for lang in langs},
+    }  # fmt: skip
+    write_json(work / "s2" / "plan.json", plan)
+    return plan
+
+
+def read_plan(work: Path) -> dict[str, Any]:
+    """The plan `write_plan` wrote."""
+    return json.loads((work / "s2" / "plan.json").read_text(encoding="utf-8"))
+
+
+def _write_sigs(folder: Path, chunk: int, docs: np.ndarray, hashes: np.ndarray, buckets: np.ndarray | None) -> None:
+    """One sorted `.minhash.sig` file per bucket (empty ones too, so every bucket folder lists every chunk).
+
+    Args:
+        folder: where the `bucket_XXX/` folders go.
+        chunk: the chunk index (the file stem datatrove reads back).
+        docs: (n,) positions of the records in the chunk.
+        hashes: (n, bands, rows) uint64: band b of each record goes to bucket b (MinHash), or
+            (n, 1, rows) with `buckets` (n,) naming each record's one bucket (exact keys, hash-sharded).
+        buckets: see `hashes`; None for MinHash.
+    """
+    count, rows = (hashes.shape[1] if buckets is None else EXACT_BUCKETS), hashes.shape[2]
+    for bucket in range(count):
+        if buckets is None:
+            band, where = hashes[:, bucket, :], docs
+        else:
+            band, where = hashes[buckets == bucket, 0, :], docs[buckets == bucket]
+        array = np.zeros(len(where), dtype=_sig_dtype(rows))
+        for row in range(rows):
+            array[f"h{row}"] = band[:, row]
+        array["doc"] = where
+        array.sort(order=array.dtype.names)
+        path = folder / f"bucket_{bucket:03d}" / f"{chunk:05d}.minhash.sig"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(array.tobytes())
+
+
+class SignatureStep(PipelineStep):
+    """Task `rank` = chunk `rank`: threshold, exact keys, MinHash band signatures and record ids."""
+
+    name, type = "polytune signatures", "🫂 - DEDUP"
+
+    def __init__(self, cfg: FilterConfig, work: str) -> None:
+        super().__init__()
+        self.cfg, self.work = cfg, Path(work)
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1):
+        plan = read_plan(self.work)
+        lang, chunk, path = plan["chunks"][rank]
+        threshold, bands, rows, s2 = plan["thresholds"][lang], plan["bands"], plan["rows"], self.work / "s2"
+        hasher = MinHasher(lang, bands * rows, self.cfg.minhash_seed) if self.cfg.near_dedup else None
+        keys, docs, sigs, texts, offsets = [], [], [], [], []
+        ids = s2 / "ids" / lang / f"{chunk:05d}.jsonl"
+        ids.parent.mkdir(parents=True, exist_ok=True)
+        with open(ids, "wb") as out:
+            for doc, record in enumerate(read_jsonl(self.work / path)):
+                offsets.append(out.tell())
+                out.write(json.dumps(str(record.get("id")), ensure_ascii=False).encode("utf-8", "backslashreplace"))
+                out.write(b"\n")
+                if record["lid_score"] < threshold:
+                    continue
+                docs.append(doc)
+                if self.cfg.dedup:
+                    keys.append(exact_key(record["text"]))
+                if hasher is not None:
+                    texts.append(record["text"])
+                    if len(texts) == BATCH:
+                        sigs.append(hasher.signatures(texts))
+                        texts.clear()
+        if texts:
+            sigs.append(hasher.signatures(texts))
+        np.save(s2 / "ids" / lang / f"{chunk:05d}.offsets.npy", np.array(offsets, dtype=np.uint64))
+        positions = np.array(docs, dtype=np.uint32)
+        if self.cfg.dedup:
+            exact = np.array(keys, dtype=np.uint64).reshape(-1, 1, 2)
+            _write_sigs(s2 / "exact" / lang, chunk, positions, exact, exact[:, 0, 1] % np.uint64(EXACT_BUCKETS))
+        if hasher is not None:
+            near = np.concatenate(sigs) if sigs else np.zeros((0, bands * rows), dtype=np.uint64)
+            _write_sigs(s2 / "near" / lang, chunk, positions, near.reshape(-1, bands, rows), None)
+        yield from ()
+
+
+class BucketStep(PipelineStep):
+    """Task `rank` = one (language, kind, bucket): datatrove's MinhashDedupBuckets writes the pairs sharing it."""
+
+    name, type = "polytune buckets", "🫂 - DEDUP"
+
+    def __init__(self, cfg: FilterConfig, work: str) -> None:
+        super().__init__()
+        self.cfg, self.work = cfg, Path(work)
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1):
+        plan = read_plan(self.work)
+        lang, kind, bucket = bucket_tasks(self.cfg, plan)[rank]
+        config, s2 = _config(kind, plan), self.work / "s2"
+        for other in range(config.num_buckets):  # a language whose chunks all fell below the threshold
+            (s2 / kind / lang / f"bucket_{other:03d}").mkdir(parents=True, exist_ok=True)
+        step = MinhashDedupBuckets(str(s2 / kind / lang), str(s2 / f"{kind}-pairs" / lang), config=config,
+                                   lines_to_buffer=LINES_TO_BUFFER)  # fmt: skip
+        for _ in step.run(None, rank=bucket, world_size=config.num_buckets) or ():
+            pass
+        yield from ()
+
+
+def bucket_tasks(cfg: FilterConfig, plan: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """Every (language, kind, bucket) the bucket pipeline runs, in rank order."""
+    kinds = [("exact", EXACT_BUCKETS)] * cfg.dedup + [("near", plan["bands"])] * cfg.near_dedup
+    return [(lang, kind, bucket) for lang in plan["langs"] for kind, n in kinds for bucket in range(n)]
+
+
+def _pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) record pairs of a language's `.dups` files; a record is chunk << 32 | position."""
+    parts = [np.fromfile(p, dtype="<u4").reshape(-1, 4) for p in sorted(folder.glob("*.dups"))]
+    pairs = np.concatenate(parts) if parts else np.zeros((0, 4), dtype="<u4")
+    pairs = pairs.astype(np.uint64)
+    return pairs[:, 0] << np.uint64(32) | pairs[:, 1], pairs[:, 2] << np.uint64(32) | pairs[:, 3]
+
+
+def _components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes, first): the sorted records of the pairs and, for each, the first record of its connected component."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    n = len(nodes)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (inverse[: len(a)], inverse[len(a) :])), shape=(n, n))
+    count, labels = connected_components(graph, directed=False)
+    first = np.full(count, n, dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(n))  # nodes are sorted, so the smallest index is the first record
+    return nodes, nodes[first[labels]]
+
+
+class ClusterStep(PipelineStep):
+    """Task `rank` = language `rank`: clusters of its duplicate pairs, one `.npy` of (doc, kind, ref, size) a chunk."""
+
+    name, type = "polytune clusters", "🫂 - DEDUP"
+
+    def __init__(self, cfg: FilterConfig, work: str) -> None:
+        super().__init__()
+        self.cfg, self.work = cfg, Path(work)
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1):
+        lang, s2 = read_plan(self.work)["langs"][rank], self.work / "s2"
+        ea, eb = _pairs(s2 / "exact-pairs" / lang)
+        na, nb = _pairs(s2 / "near-pairs" / lang)
+        nodes, root = _components(np.concatenate([ea, na]), np.concatenate([eb, nb]))
+        exact_nodes, exact_root = _components(ea, eb)
+        size = np.bincount(np.searchsorted(nodes, root), minlength=len(nodes)).astype(np.uint32)
+        out = np.zeros(len(nodes), dtype=CLUSTER)
+        out["doc"], out["ref"], out["kind"] = nodes & np.uint64(0xFFFFFFFF), root, NEAR
+        out["size"] = size
+        at = np.searchsorted(exact_nodes, nodes).clip(max=max(len(exact_nodes) - 1, 0))
+        if len(exact_nodes):
+            copy = (exact_nodes[at] == nodes) & (exact_root[at] != nodes)
+            out["kind"][copy], out["ref"][copy] = EXACT, exact_root[at][copy]
+        out["kind"][root == nodes] = ROOT
+        folder = s2 / "clusters" / lang
+        folder.mkdir(parents=True, exist_ok=True)
+        chunks, starts = np.unique(nodes >> np.uint64(32), return_index=True)
+        for chunk, part in zip(chunks.tolist(), np.split(out, starts[1:]) if len(out) else [], strict=True):
+            np.save(folder / f"{chunk:05d}.npy", part)
+        yield from ()
+
+
+def _names(s2: Path, lang: str, refs: np.ndarray) -> dict[int, str]:
+    """The ids of records given as chunk << 32 | position, read from the ids files by seeking (no full load)."""
+    names: dict[int, str] = {}
+    for chunk in np.unique(refs >> np.uint64(32)).tolist():
+        offsets = np.load(s2 / "ids" / lang / f"{chunk:05d}.offsets.npy", mmap_mode="r")
+        with open(s2 / "ids" / lang / f"{chunk:05d}.jsonl", "rb") as handle:
+            for ref in refs[(refs >> np.uint64(32)) == chunk].tolist():
+                handle.seek(int(offsets[ref & 0xFFFFFFFF]))
+                names[ref] = json.loads(handle.readline())
+    return names
+
+
+def chunk_clusters(work: Path, lang: str, chunk: int) -> dict[int, tuple[int, str, int]]:
+    """{position: (ROOT | EXACT | NEAR, id of the record it duplicates, cluster size)} of a chunk's clusters."""
+    path = work / "s2" / "clusters" / lang / f"{chunk:05d}.npy"
+    if not path.is_file():
+        return {}
+    clusters = np.load(path)
+    names = _names(work / "s2", lang, np.unique(clusters["ref"][clusters["kind"] != ROOT]))
+    return {doc: (kind, names.get(ref, ""), size) for doc, kind, ref, size in clusters.tolist()}
+
+
+def chunk_stats(work: Path, lang: str) -> dict[str, Any]:
+    """One language's stage-two counts, added over its chunks' stats files."""
+    total: dict[str, Any] = {"input": 0, "kept": 0, "rejected": Counter(), "mixed_kept": 0}
+    for path in sorted((work / "s2" / "stats" / lang).glob("*.json")):
+        part = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("input", "kept", "mixed_kept"):
+            total[key] += part[key]
+        total["rejected"].update(part["rejected"])
+    total["rejected"] = dict(sorted(total["rejected"].items()))
+    return total
+
+
+class LanguageStep(PipelineStep):
+    """Stage two's last step, task `rank` = chunk `rank`: each record kept (with `dup_cluster_size`) or rejected."""
+
+    name, type = "polytune threshold + dedup", "🫂 - DEDUP"
+
+    def __init__(self, cfg: FilterConfig, work: str) -> None:
+        super().__init__()
+        self.cfg, self.work = cfg, Path(work)
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any]]:
+        plan = read_plan(self.work)
+        lang, chunk, path = plan["chunks"][rank]
+        threshold, clusters, name = plan["thresholds"][lang], chunk_clusters(self.work, lang, chunk), f"{chunk:05d}"
+        s2 = self.work / "s2"
+        for stale in [s2 / "kept" / lang / f"{name}.jsonl", *s2.glob(f"rejected/*/{lang}/{name}.jsonl")]:
+            stale.unlink(missing_ok=True)  # a failed earlier attempt
+        out, rejected, mixed, n = JsonlShards(s2), Counter(), 0, 0
+        try:
+            for n, record in enumerate(read_jsonl(self.work / path), 1):
+                kind, ref, size = clusters.get(n - 1, (None, "", 1))
+                if record["lid_score"] < threshold:
+                    reason, detail = "low_lid_score", f"{lang} {record['lid_score']:.3f} < {threshold}"
+                elif kind == EXACT or kind == NEAR:
+                    reason = "duplicate" if kind == EXACT else "near_duplicate"
+                    detail = f"same text as {ref}" if kind == EXACT else f"near-duplicate of {ref}"
+                else:
+                    record["dup_cluster_size"] = size
+                    mixed += bool(record.get("lid_mixed"))
+                    out.write(f"kept/{lang}/{name}.jsonl", record)
+                    continue
+                rejected[reason] += 1
+                record.update(reject_reason=reason, detail=detail)
+                out.write(f"rejected/{reason}/{lang}/{name}.jsonl", record)
+        finally:
+            out.close()
+        stats = {"input": n, "kept": n - sum(rejected.values()), "rejected": dict(rejected), "mixed_kept": mixed}
+        write_json(self.work / "s2" / "stats" / lang / f"{name}.json", stats)
+        yield from ()

@@ -52,5 +52,6 @@ def _run(args: argparse.Namespace) -> int:
     for system, langs in result["results"].items():
         for lang, one in langs.items():
             s = one["summary"]
-            print(f"  {system} / {lang}: {s['records']} records, new-vocabulary share {100 * s['new_vocab_share']:.1f}%")
+            share = 100 * s["new_vocab_share"]
+            print(f"  {system} / {lang}: {s['records']} records, new-vocabulary share {share:.1f}%")
     return 0

@@ -564,7 +564,8 @@ class TaskAdapterConfig(AdapterTrainingConfig):
         _choice(self.task, "task", TASKS)
         _choice(self.tag_scheme, "tag_scheme", TAG_SCHEMES)
         if self.task == "regression" and (self.class_weights or self.label_smoothing):
-            raise ConfigError("regression (a float label, MSE loss) takes no class_weights or label_smoothing; remove them")
+            raise ConfigError("regression (a float label, MSE loss) takes no class_weights or label_smoothing; "
+                              "remove them")
         if self.class_weights and self.task in ("seq2seq", "causal_lm"):
             raise ConfigError(f"class_weights weigh labels of classification tasks, not {self.task}; remove it")
         if self.prompt is not None:

@@ -101,7 +101,8 @@ def _task_summary(cfg, s: dict) -> str:
     if "dev_accuracy" in s:
         return f"{line}, dev accuracy {s['dev_accuracy']:.3f}"
     if "dev_rmse" in s:
-        return f"{line}, dev RMSE {s['dev_rmse_before']:.3f} -> {s['dev_rmse']:.3f}, dev Pearson {s['dev_pearson']:.3f}"
+        rmse = f"dev RMSE {s['dev_rmse_before']:.3f} -> {s['dev_rmse']:.3f}"
+        return f"{line}, {rmse}, dev Pearson {s['dev_pearson']:.3f}"
     line += f", dev loss {s['dev_loss_before']:.3f} -> {s['dev_loss_after']:.3f}"
     return f"{line}, dev entity F1 {s['dev_f1']:.3f}" if "dev_f1" in s else line
 

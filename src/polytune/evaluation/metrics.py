@@ -3,9 +3,10 @@
 Metrics: accuracy, micro_f1, macro_f1 (scikit-learn, here); bleu, chrf, chrf_pp, ter, exact_match
 (metrics_text.py); ner_f1 (seqeval, metrics_ner.py); pearson, spearman, rmse (float labels, metrics_regression.py).
 Every score is on a 0..100 scale (sacrebleu's; the report prints percentages), except RMSE (the label's units).
-A metric is defined by per-example sufficient statistics that add up over a corpus: accuracy sums "correct", macro-F1 sums per-class true/predicted/true-positive counts, chrF and BLEU sum sacrebleu's n-gram
-statistics. A bootstrap resample is then one matrix product (resample counts x statistics), so confidence
-intervals stay fast (see stats.py).
+A metric is defined by per-example sufficient statistics that add up over a corpus: accuracy sums "correct",
+macro-F1 sums per-class true/predicted/true-positive counts, chrF and BLEU sum sacrebleu's n-gram statistics. A
+bootstrap resample is then one matrix product (resample counts x statistics), so confidence intervals stay fast (see
+stats.py).
 
 Example: get_metric("macro_f1").compute(["a", "b", "b"], ["a", "b", "a"]) -> 66.66...
 """

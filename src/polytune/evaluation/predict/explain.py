@@ -202,6 +202,7 @@ def explain(cfg: ExplainConfig) -> dict[str, Any]:
     info["label_field"] = info.get("label_field") or cfg.eval.label_field
     langs = _langs(cfg.eval)
     data = _load_records(cfg, langs, info)
+    check_attention_range(_base_config(cfg.base), cfg.layer, cfg.head)
     for system in cfg.systems:  # every language adapter found before the first model loads
         for lang in langs:
             lang_adapter_path(system, lang)
@@ -217,3 +218,12 @@ def explain(cfg: ExplainConfig) -> dict[str, Any]:
                    "systems": {s.name: s.lang_adapter for s in cfg.systems}, "results": results}  # fmt: skip
     write_outputs(Path(cfg.out), explanation, cfg.eval, [Path(cfg.input) / lang for lang in langs], cfg.show)
     return explanation
+
+
+def _base_config(base: str) -> Any:
+    """Something with the base's config (layers, heads), to check --layer and --head before any weights load."""
+    from types import SimpleNamespace
+
+    from transformers import AutoConfig
+
+    return SimpleNamespace(config=AutoConfig.from_pretrained(str(base)))

@@ -21,7 +21,7 @@ from polytune.prompts import prompt_fields
 SPLITS = ("train", "dev", "test")
 LID_BACKENDS = ("langid", "py3langid", "fasttext", "heliport")  # polytune.corpus.langid's registry (a test checks)
 VOTE = "vote"  # the ensemble of `voters`, usable where a backend is named
-TASKS = ("sequence_classification", "token_classification", "seq2seq", "causal_lm")
+TASKS = ("sequence_classification", "token_classification", "seq2seq", "causal_lm", "regression")
 TAG_SCHEMES = ("IOB2", "BIOES")
 
 
@@ -598,7 +598,8 @@ class TaskAdapterConfig(AdapterTrainingConfig):
     label_smoothing: float = _help("cross-entropy label smoothing (0: none)", default=0.0)
     task: str = _help(
         "sequence_classification | token_classification (tags per word, e.g. NER) | seq2seq (encoder-decoder "
-        "generation) | causal_lm (prompted generation with a decoder)", default="sequence_classification"
+        "generation) | causal_lm (prompted generation with a decoder) | regression (a float label, MSE loss)",
+        default="sequence_classification"
     )  # fmt: skip
     text_field: str = _help(
         "record field of the input: text, or for token_classification a list of words (a string is split on "
@@ -617,6 +618,9 @@ class TaskAdapterConfig(AdapterTrainingConfig):
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
         _choice(self.task, "task", TASKS)
         _choice(self.tag_scheme, "tag_scheme", TAG_SCHEMES)
+        if self.task == "regression" and (self.class_weights or self.label_smoothing):
+            raise ConfigError("regression (a float label, MSE loss) takes no class_weights or label_smoothing; "
+                              "remove them")
         if self.class_weights and self.task in ("seq2seq", "causal_lm"):
             raise ConfigError(f"class_weights weigh labels of classification tasks, not {self.task}; remove it")
         if self.prompt is not None:

@@ -384,7 +384,7 @@ def read_labels(folder: str | Path) -> list[str]:
 
 
 # Task types whose adapter carries a head over labels.json (the others generate text with the base's LM head).
-LABELED_TASKS = ("sequence_classification", "token_classification")
+LABELED_TASKS = ("sequence_classification", "token_classification", "regression")
 
 
 def check_task_architecture(base: str, task: str) -> str:
@@ -452,6 +452,7 @@ def load_task_base(base: str, task: str, labels: list[str] | None = None) -> Any
     check_task_architecture(base, task)
     loaders = {
         "sequence_classification": lambda: load_sequence_classifier(base, labels or []),
+        "regression": lambda: load_sequence_classifier(base, labels or []),  # one output: labels.json names one
         "token_classification": lambda: load_token_classifier(base, labels or []),
         "seq2seq": lambda: load_seq2seq(base),
         "causal_lm": lambda: load_clm(base),

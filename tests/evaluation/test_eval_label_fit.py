@@ -17,6 +17,7 @@ KINDS = {
     "free text": (SENTENCES, [s.replace("market", "shop") for s in SENTENCES]),
     "tag lists": ([["B-PER", "I-PER", "O"], ["O", "B-LOC"]], [["B-PER", "O", "O"], ["O", "B-LOC"]]),
     "a mix of tag lists and strings": ([["B-PER", "O"], "pos"], [["B-PER", "O"], "pos"]),
+    "numbers": ([0.5, 1.5, 2.0, 3.25], [0.4, 1.7, 2.1, 3.0]),
 }
 # Written out by hand (not read from the metrics' own `fits`), so a wrong `fits` makes this table fail.
 FITS = {
@@ -29,6 +30,9 @@ FITS = {
     "ter": {"class labels", "free text"},
     "exact_match": {"class labels", "free text", "tag lists"},
     "ner_f1": {"tag lists"},
+    "pearson": {"numbers"},
+    "spearman": {"numbers"},
+    "rmse": {"numbers"},
 }
 
 

@@ -113,11 +113,12 @@ def test_signatures():
 
 def test_registry_and_unknown_names():
     assert available_metrics() == [
-        "accuracy", "bleu", "chrf", "chrf_pp", "exact_match", "macro_f1", "micro_f1", "ner_f1", "ter",
+        "accuracy", "bleu", "chrf", "chrf_pp", "exact_match", "macro_f1", "micro_f1", "ner_f1", "pearson", "rmse",
+        "spearman", "ter",
     ]  # fmt: skip
     with pytest.raises(ConfigError, match=r"unknown metric 'macro-f1' \(did you mean 'macro_f1'\?\); available: "):
         get_metric("macro-f1")
-    available = "accuracy, bleu, chrf, chrf_pp, exact_match, macro_f1, micro_f1, ner_f1, ter"
+    available = "accuracy, bleu, chrf, chrf_pp, exact_match, macro_f1, micro_f1, ner_f1, pearson, rmse, spearman, ter"
     with pytest.raises(ConfigError, match=f"available: {available}"):
         get_metric("perplexity")
 

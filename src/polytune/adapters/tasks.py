@@ -199,6 +199,7 @@ def _parent(cfg: TaskAdapterConfig, train: list[dict]) -> dict[str, Any] | None:
 def _builders() -> dict[str, Callable[[TaskAdapterConfig, list[dict], list[dict]], TaskRun]]:
     # Imported here: those modules build on TaskRun and the helpers above.
     from polytune.adapters.generation import causal_lm_run, seq2seq_run
+    from polytune.adapters.regression import regression_run
     from polytune.adapters.token_tasks import token_classification_run
 
     return {
@@ -206,6 +207,7 @@ def _builders() -> dict[str, Callable[[TaskAdapterConfig, list[dict], list[dict]
         "token_classification": token_classification_run,
         "seq2seq": seq2seq_run,
         "causal_lm": causal_lm_run,
+        "regression": regression_run,
     }
 
 

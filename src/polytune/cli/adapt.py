@@ -106,6 +106,9 @@ def _task_summary(cfg, s: dict) -> str:
         line += f", best dev step {s['best_step']} kept"
     if "dev_accuracy" in s:
         return f"{line}, dev accuracy {s['dev_accuracy']:.3f}"
+    if "dev_rmse" in s:
+        rmse = f"dev RMSE {s['dev_rmse_before']:.3f} -> {s['dev_rmse']:.3f}"
+        return f"{line}, {rmse}, dev Pearson {s['dev_pearson']:.3f}"
     line += f", dev loss {s['dev_loss_before']:.3f} -> {s['dev_loss_after']:.3f}"
     return f"{line}, dev entity F1 {s['dev_f1']:.3f}" if "dev_f1" in s else line
 
@@ -141,7 +144,7 @@ def register(subparsers) -> None:
     task.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing (default 0)")
     task.add_argument(
         "--task", default="sequence_classification", metavar="TYPE",
-        help="sequence_classification (default) | token_classification | seq2seq | causal_lm",
+        help="sequence_classification (default) | token_classification | seq2seq | causal_lm | regression",
     )  # fmt: skip
     task.add_argument("--text-field", default="text", help="record field of the input text or words (default text)")
     task.add_argument("--tag-scheme", default="IOB2", help="token_classification tags: IOB2 (default) | BIOES")

@@ -8,6 +8,7 @@ To score outputs from elsewhere, `imports.py` turns TSV/JSONL references and hyp
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,10 @@ SYSTEM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+\-]*$")
 
 
 def _value(value: Any, path: Path, n: int, field: str) -> Any:
-    """A label/pred as str (ints too) or a list of str; anything else is an InputError naming the line."""
+    """A label/pred as str (ints too), a finite float (regression) or a list of str; anything else is an InputError
+    naming the line."""
+    if isinstance(value, float) and math.isfinite(value):
+        return value
     if isinstance(value, str | int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, list) and all(isinstance(t, str) for t in value):

@@ -1,11 +1,12 @@
 """Metrics as a registry: `get_metric(name)` returns a small object that scores, resamples and signs itself.
 
 Metrics: accuracy, micro_f1, macro_f1 (scikit-learn, here); bleu, chrf, chrf_pp, ter, exact_match
-(metrics_text.py); ner_f1 (seqeval, metrics_ner.py). Every score is on a 0..100 scale (sacrebleu's; the report
-prints percentages). A metric is defined by per-example sufficient statistics that add up over a corpus: accuracy
-sums "correct", macro-F1 sums per-class true/predicted/true-positive counts, chrF and BLEU sum sacrebleu's n-gram
-statistics. A bootstrap resample is then one matrix product (resample counts x statistics), so confidence
-intervals stay fast (see stats.py).
+(metrics_text.py); ner_f1 (seqeval, metrics_ner.py); pearson, spearman, rmse (float labels, metrics_regression.py).
+Every score is on a 0..100 scale (sacrebleu's; the report prints percentages), except RMSE (the label's units).
+A metric is defined by per-example sufficient statistics that add up over a corpus: accuracy sums "correct",
+macro-F1 sums per-class true/predicted/true-positive counts, chrF and BLEU sum sacrebleu's n-gram statistics. A
+bootstrap resample is then one matrix product (resample counts x statistics), so confidence intervals stay fast (see
+stats.py).
 
 Example: get_metric("macro_f1").compute(["a", "b", "b"], ["a", "b", "a"]) -> 66.66...
 """
@@ -70,6 +71,7 @@ def _check_pair(labels: Sequence[Any], preds: Sequence[Any]) -> None:
 
 # What labels can be (`label_kind`); each metric says which kinds it fits (`Metric.fits`).
 CLASSES, TEXT, TAGS, MIXED = "class labels", "free text", "tag lists", "a mix of tag lists and strings"
+NUMBERS = "numbers"  # float labels of a regression task (ints stay class labels: class ids are often ints)
 
 
 def label_kind(values: Sequence[Any]) -> str:
@@ -82,6 +84,8 @@ def label_kind(values: Sequence[Any]) -> str:
 
     Example: label_kind(["pos", "neg", "pos"]) -> "class labels"; label_kind([["B-PER", "O"]]) -> "tag lists"
     """
+    if values and all(isinstance(x, float) for x in values):
+        return NUMBERS
     lists = sum(isinstance(x, list | tuple) for x in values)
     if lists:
         return TAGS if lists == len(values) else MIXED
@@ -263,4 +267,4 @@ class MacroF1(_F1):
 
 
 # Text and sequence-labelling metrics register themselves on import; imported last because they subclass Metric.
-from polytune.evaluation import metrics_ner, metrics_text  # noqa: E402, F401
+from polytune.evaluation import metrics_ner, metrics_regression, metrics_text  # noqa: E402, F401

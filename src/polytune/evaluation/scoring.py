@@ -31,6 +31,7 @@ from polytune.evaluation.stats import (
 CLASSIFICATION = ["accuracy", "macro_f1"]
 GENERATION = ["bleu", "chrf", "chrf_pp", "ter", "exact_match"]
 TAGGING = ["ner_f1", "exact_match"]
+REGRESSION = ["pearson", "spearman", "rmse"]
 
 
 # What each task type of `polytune adapt task` predicts, when the caller knows it (the predictions' manifest).
@@ -39,6 +40,7 @@ BY_TASK = {
     "token_classification": TAGGING,
     "seq2seq": GENERATION,
     "causal_lm": GENERATION,
+    "regression": REGRESSION,
 }
 
 
@@ -54,6 +56,8 @@ def choose_metrics(aligned: dict[str, dict[str, Any]], task: str | None = None) 
     if task in BY_TASK:
         return list(BY_TASK[task])
     labels = [x for a in aligned.values() for x in a["labels"]]
+    if labels and all(isinstance(x, float) for x in labels):
+        return list(REGRESSION)
     if any(isinstance(x, list) for x in labels):
         return list(TAGGING)
     distinct = len(set(labels))

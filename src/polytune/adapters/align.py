@@ -179,7 +179,8 @@ def _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopp
     meta = manifest(
         "adapt.language",
         cfg,
-        inputs=[Path(cfg.input) / cfg.lang] + ([Path(cfg.parallel)] if cfg.parallel else []),
+        inputs=[Path(cfg.input) / cfg.lang, Path(cfg.input) / cfg.source_lang]
+        + ([Path(cfg.parallel)] if cfg.parallel else []),
         counts={**summary["pairs"], "train_records": summary["train_records"], "new_tokens": summary["new_tokens"]},
         adapter="language",
         objective=summary["objective"],

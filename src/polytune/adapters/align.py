@@ -39,7 +39,11 @@ def _examples(cfg: LanguageAdapterConfig, align: bool) -> tuple[list[dict], list
         train = [{"target": r["text"]} for r in load_split(cfg.input, cfg.lang, "train")]
         dev = [{"target": r["text"]} for r in load_split(cfg.input, cfg.lang, "dev")]
         counts = {"train_records": len(train)}
-    return spread(train, cfg.max_train_records), spread(dev, cfg.max_eval_records), counts
+    # Training sees at most steps x batch examples; without a limit of the user's, that many pairs spread over the
+    # corpus are kept, so the teacher reads each source sentence once instead of the whole corpus.
+    seen = (cfg.max_steps + cfg.embedding_steps) * cfg.batch_size * cfg.gradient_accumulation_steps
+    limit = cfg.max_train_records if cfg.max_train_records is not None else seen
+    return spread(train, limit), spread(dev, cfg.max_eval_records), counts
 
 
 def _dataset(tokenizer: Any, rows: list[dict], max_length: int):

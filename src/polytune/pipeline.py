@@ -169,7 +169,8 @@ def _adapter_steps(raw: dict[str, Any], s: RunSettings, corpus: Path) -> list[St
         for lang in s.target_langs:
             out = w / "adapters" / variant / lang
             cfg = _section(raw, "language_adapter", {"base": s.base, "input": corpus, "lang": lang,
-                                                     "out": out, "tokenizer": tokenizer, "seed": s.seed})
+                                                     "out": out, "tokenizer": tokenizer, "seed": s.seed,
+                                                     "source_lang": s.source_lang})
             steps.append(Step("adapters", f"{variant}/{lang}", "polytune.adapters.train:train_language_adapter",
                               cfg, out / "manifest.json"))
     task_out = w / "adapters" / "task"

@@ -31,7 +31,7 @@ from polytune.adapters.trainer import (
     wrap_peft,
 )
 from polytune.config import LanguageAdapterConfig
-from polytune.errors import InputError, ModelError
+from polytune.errors import ConfigError, InputError, ModelError
 from polytune.io import manifest, read_json
 from polytune.models import (
     config_hash,
@@ -183,9 +183,30 @@ def _token_indices(model: Any, new_ids: list[int]) -> Any:
     return {names[id(model.get_input_embeddings())]: new_ids, names[id(output)]: new_ids}
 
 
+def _mixed_weights(cfg: LanguageAdapterConfig) -> dict[str, float] | None:
+    """Objective weights for the aligned/mixed trainer (`align.py`), or None for the single-objective one here.
+
+    An embedding-first stage (embedding_steps) on an MLM base runs there too, as objectives {mlm: 1}.
+
+    Raises:
+        ConfigError: embedding_steps with a causal-LM or denoising objective.
+    """
+    if cfg.objectives is not None:
+        return cfg.objectives
+    if cfg.objective == "align":
+        return {"align": 1.0}
+    if cfg.embedding_steps and cfg.tokenizer is not None:
+        objective = lm_objective(cfg.base) if cfg.objective == "auto" else cfg.objective
+        if objective != "mlm":
+            raise ConfigError(f"embedding_steps works with the mlm and align objectives (encoders), not {objective}; "
+                              "set embedding_steps to 0")
+        return {"mlm": 1.0}
+    return None
+
+
 def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | None = None) -> dict[str, Any]:
     """Train a language adapter on the train split of cfg.lang (MLM for encoders, CLM for decoders, denoising for
-    encoder-decoders); save it.
+    encoder-decoders), or on translation pairs (objective align, mixed objectives: `align.py`); save it.
 
     Args:
         cfg: the language adapter config.
@@ -201,6 +222,11 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
     """
     from transformers import set_seed
 
+    weights = _mixed_weights(cfg)
+    if weights is not None:
+        from polytune.adapters.align import train_aligned_adapter
+
+        return train_aligned_adapter(cfg, weights)
     set_seed(cfg.seed)  # before loading: a freshly initialized head is the same every run
     train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records)
     dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records)

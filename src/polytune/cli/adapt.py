@@ -66,15 +66,34 @@ def _language(args: argparse.Namespace) -> int:
     from polytune.adapters.train import train_language_adapter
     from polytune.config import LanguageAdapterConfig
 
+    align = {"source_lang": args.source_lang, "parallel": args.parallel, "align_pooling": args.align_pooling,
+             "align_loss": args.align_loss, "embedding_steps": args.embedding_steps}  # fmt: skip
     cfg = LanguageAdapterConfig(**_common(args), tokenizer=args.tokenizer, init=args.init, objective=args.objective,
-                                head_warmup_steps=args.head_warmup_steps)
+                                head_warmup_steps=args.head_warmup_steps, objectives=args.objectives, **align)
     s = train_language_adapter(cfg)
+    retrieval = ""
+    if s.get("dev_retrieval_after") is not None:
+        retrieval = f", dev retrieval@1 {s['dev_retrieval_before']:.3f} -> {s['dev_retrieval_after']:.3f}"
     print(
         f"language adapter {cfg.lang}: {s['steps']} steps ({s['objective']}), loss {s['loss_first']:.3f} -> "
-        f"{s['loss_last']:.3f}, dev loss {s['dev_loss_before']:.3f} -> {s['dev_loss_after']:.3f}, "
+        f"{s['loss_last']:.3f}, dev loss {s['dev_loss_before']:.3f} -> {s['dev_loss_after']:.3f}{retrieval}, "
         f"{s['new_tokens']} new tokens; saved to {s['out']}"
     )
     return 0
+
+
+def _align_flags(lang: argparse.ArgumentParser) -> None:
+    lang.add_argument("--objectives", default=None, metavar="NAME=W,...",
+                      help="mixed objective weights, e.g. align=1,mlm=0.5 (replaces --objective)")
+    lang.add_argument("--source-lang", default="eng_Latn",
+                      help="align: language of the translations, records sharing ids (default eng_Latn)")
+    lang.add_argument("--parallel", default=None, help="align: TSV (source<TAB>target) or JSONL file of pairs")
+    lang.add_argument("--align-pooling", default="both", choices=("first", "mean", "both"),
+                      help="align: representations matched (default both)")
+    lang.add_argument("--align-loss", default="both", choices=("mse", "contrastive", "both"),
+                      help="align: MSE, InfoNCE with in-batch negatives, or both (default both)")
+    lang.add_argument("--embedding-steps", type=int, default=0,
+                      help="extended tokenizer: train only the new rows for N steps first (default 0)")
 
 
 def _task(args: argparse.Namespace) -> int:
@@ -127,10 +146,12 @@ def register(subparsers) -> None:
         choices=("subword_mean", "mean", "random", "focus"),
         help="new-row initialization (default subword_mean)",
     )
-    lang.add_argument("--objective", default="auto", choices=("auto", "mlm", "clm", "denoise"),
-                      help="training objective (default auto: mlm encoders, clm decoders, denoise encoder-decoders)")
+    lang.add_argument("--objective", default="auto", choices=("auto", "mlm", "clm", "denoise", "align"),
+                      help="training objective (default auto: mlm encoders, clm decoders, denoise encoder-decoders; "
+                           "align: translation pairs)")
     lang.add_argument("--head-warmup-steps", type=int, default=0,
                       help="fit a missing MLM head alone for N steps first, then freeze it (default 0)")
+    _align_flags(lang)
     lang.set_defaults(handler=_language)
 
     task = sub.add_parser("task", help="task adapter: classification, tagging or generation on the source language")

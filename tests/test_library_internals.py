@@ -144,6 +144,11 @@ def private_uses() -> list[str]:
             private = isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.endswith("__")
             if private and node.attr not in own and node.attr not in PINNED:
                 found.append(f"{path.relative_to(SRC)}:{node.lineno} reads {_dotted(node.value) or '...'}.{node.attr}")
+            by_name = isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in (
+                "getattr", "hasattr", "setattr") and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)
+            name = node.args[1].value if by_name else None
+            if isinstance(name, str) and name.startswith("_") and not name.endswith("__") and name not in own:
+                found.append(f"{path.relative_to(SRC)}:{node.lineno} {node.func.id}(..., {name!r})")
             if isinstance(node, ast.Assign | ast.AugAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
@@ -170,6 +175,7 @@ SCAN_CASES = [
     ("import torch\nclass M(torch.nn.Module):\n    def forward(self, x):\n        return x\n", 0, 0),
     ("from sacrebleu.metrics.base import Score\ns = Score('x', 1.0)\ns.estimate_ci([s])\nm = s._mean\n", 0, 1),
     ("class Own:\n    def __init__(self):\n        self._state = 1\nx = Own()._state\n", 0, 0),
+    ("def f(tokenizer):\n    return getattr(tokenizer, '_tokenizer', None)\n", 0, 1),
     ("import transformers\ntransformers.Trainer = object\n", 0, 1),
 ]
 

@@ -79,16 +79,6 @@ def window_warning(package: str, installed: str | None, lower: str | None, teste
     return None
 
 
-def devices() -> dict[str, Any]:
-    """CUDA/MPS availability and device names (imports torch)."""
-    import torch
-
-    cuda = torch.cuda.is_available()
-    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
-    names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []
-    return {"cuda": cuda, "cuda_version": torch.version.cuda, "cuda_devices": names, "mps": mps}
-
-
 def environment(with_devices: bool | None = None) -> dict[str, Any]:
     """Python, platform and library versions; devices when torch is loaded (or `with_devices`).
 
@@ -104,6 +94,8 @@ def environment(with_devices: bool | None = None) -> dict[str, Any]:
         "packages": {name: version_of(name) for name in LIBRARIES},
     }
     if with_devices or (with_devices is None and "torch" in sys.modules):
+        from polytune.models import devices  # torch lives in models/, adapters/, zoo/, evaluation/predict/ only
+
         env["devices"] = devices()
     return env
 

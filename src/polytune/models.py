@@ -155,7 +155,7 @@ def config_hash(base: str) -> str:
 
 def tokenizer_hash(tokenizer: Any) -> str:
     """sha256 of a tokenizer's serialized vocabulary and pipeline (tokenizer.json content)."""
-    backend = getattr(tokenizer, "backend_tokenizer", None) or getattr(tokenizer, "_tokenizer", None)
+    backend = getattr(tokenizer, "backend_tokenizer", None)  # fast tokenizers; slow ones hash their vocabulary
     text = backend.to_str() if backend is not None else json.dumps(tokenizer.get_vocab(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -489,3 +489,13 @@ def load_task_model(base: str, task_adapter: str | Path, lang_adapter: str | Pat
     model = _apply_adapter(model, task_adapter, merge=True)
     model.eval()
     return model, tokenizer, labels, meta
+
+
+def devices() -> dict[str, Any]:
+    """CUDA/MPS availability and device names (for `polytune doctor`)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []
+    return {"cuda": cuda, "cuda_version": torch.version.cuda, "cuda_devices": names, "mps": mps}

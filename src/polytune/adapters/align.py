@@ -120,7 +120,8 @@ def _prepare(cfg: LanguageAdapterConfig, weights: dict[str, float]):
     return tokenizer, model, train, dev, counts, new_ids, teachers
 
 
-def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float]) -> dict[str, Any]:
+def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float],
+                          callbacks: list[Any] | None = None) -> dict[str, Any]:
     """Train a language adapter with `align` and/or `mlm` objectives (see the module docstring); save it.
 
     Args:
@@ -167,7 +168,7 @@ def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float])
     stopper = [early_stopping(peft_model, lambda: _measure(peft_model, batches, loss)[0], cfg.eval_every,
                               cfg.patience, "dev_loss")] if cfg.eval_every and batches else []  # fmt: skip
     losses = fit(peft_model, data, PairCollator(tokenizer, teach, mlm, cfg.mlm_probability, cfg.seed), cfg,
-                 loss=loss, callbacks=stopper)  # fmt: skip
+                 loss=loss, callbacks=stopper + list(callbacks or []))  # fmt: skip
     dev_after = _measure(peft_model, batches, loss)
     name = "+".join(k for k, w in weights.items() if w)
     summary = {"out": str(cfg.out), "steps": len(losses), "loss_first": losses[0], "loss_last": losses[-1],

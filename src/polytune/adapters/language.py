@@ -226,7 +226,10 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
     if weights is not None:
         from polytune.adapters.align import train_aligned_adapter
 
-        return train_aligned_adapter(cfg, weights)
+        if getattr(cfg, "from_adapter", None):
+            raise ConfigError("--from continues MLM/CLM/denoising language adapters only; an aligned adapter "
+                              "(objective align, objectives, embedding_steps) cannot continue yet: drop --from")
+        return train_aligned_adapter(cfg, weights, callbacks)
     set_seed(cfg.seed)  # before loading: a freshly initialized head is the same every run
     train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records)
     dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records)

@@ -115,10 +115,10 @@ def attention_map(model: Any, enc: dict[str, torch.Tensor], layer: int | None, h
 
 def rollout_maps(layers: list[torch.Tensor]) -> torch.Tensor:
     """Attention rollout of per-layer maps (heads, L, L); every row of the result sums to 1."""
-    size = layers[0].shape[-1]
-    result = torch.eye(size)
+    size, device = layers[0].shape[-1], layers[0].device
+    result = torch.eye(size, device=device)
     for maps in layers:
-        step = maps.mean(0) + torch.eye(size)
+        step = maps.mean(0) + torch.eye(size, device=device)
         step = step / step.sum(-1, keepdim=True)
         result = step @ result
     return result

@@ -144,8 +144,8 @@ def sacrebleu_intervals(
     out = {}
     for name, scores in draws.items():
         if confidence == 0.95:
-            mean, half = sacrebleu_interval([x.score for x in scores])
-            out[name] = {"ci": (mean - half, mean + half), "mean": mean}
+            low, high, mean = sacrebleu_interval([x.score for x in scores])
+            out[name] = {"ci": (low, high), "mean": mean}
         else:
             values = np.array([x.score for x in scores], dtype=np.float64)
             out[name] = {"ci": percentile_interval(values, confidence), "mean": float(values.mean())}
@@ -207,16 +207,19 @@ def randomization_p_value(delta: float, differences: np.ndarray) -> float:
     return (extreme + 1) / (len(differences) + 1)
 
 
-def sacrebleu_interval(scores: Sequence[float]) -> tuple[float, float]:
-    """(mean, half-width) of a 95% interval exactly as sacrebleu's `Score.estimate_ci` computes it: the half-width is
-    half the distance between the sorted scores at n//40 and n - n//40 - 1 (not a percentile interpolation).
+def sacrebleu_interval(scores: Sequence[Any]) -> tuple[float, float, float]:
+    """(low, high, mean) of a 95% interval exactly as sacrebleu's `Score.estimate_ci` computes it: mean ± half the
+    distance between the sorted scores at n//40 and n - n//40 - 1 (not a percentile interpolation), in the scores'
+    own number type (chrF and TER scores are numpy float32: converting first would change the last bits).
 
     sacrebleu keeps these in private attributes only; tests compare the result with its `corpus_score` output, so
-    a change of its formula fails here, not silently. Example: sacrebleu_interval([1.0, 2.0, 3.0]) -> (2.0, 1.0)
+    a change of its formula fails here, not silently. Example: sacrebleu_interval([1.0, 2.0, 3.0]) -> (1.0, 3.0, 2.0)
     """
-    ordered = sorted(float(x) for x in scores)
+    ordered = sorted(scores)
     low = len(ordered) // 40
-    return float(statistics.mean(ordered)), float(0.5 * (ordered[len(ordered) - low - 1] - ordered[low]))
+    half = 0.5 * (ordered[len(ordered) - low - 1] - ordered[low])
+    mean = statistics.mean(ordered)
+    return float(mean - half), float(mean + half), float(mean)
 
 
 def percentile_interval(scores: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:

@@ -52,7 +52,10 @@ def _run_child(mode: str, work: Path, out: Path, extra: list[str]) -> None:
 
     start, result = time.perf_counter(), {}
     if mode.startswith("filter"):
-        from polytune.corpus.filters import run_filter
+        try:
+            from polytune.corpus.steps import run_filter
+        except ImportError:  # the old source (git 31f393e) has it in filters.py
+            from polytune.corpus.filters import run_filter
 
         cfg = FilterConfig(inputs=[str(work / "in")], out=work / f"out-{mode}-{extra[1]}", backend="fasttext",
                            model=extra[0], tasks=2, workers=int(extra[1]))  # fmt: skip

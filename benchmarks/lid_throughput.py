@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 
 from polytune.config import FilterConfig, LidTrainConfig, SourcesConfig
-from polytune.corpus.filters import LanguageFilter, run_filter
+from polytune.corpus.filters import LanguageFilter
 from polytune.corpus.langid import get_backend, train_lid
 from polytune.corpus.sources import write_sources
+from polytune.corpus.steps import run_filter
 from polytune.errors import DependencyError
 
 BIBLES = {"eng_Latn": "k", "nya_Latn": "chichewa", "ara_Arab": "y", "vie_Latn": "7"}
@@ -75,8 +76,11 @@ def _heliport_rates(lines: list[str], rounds: int) -> dict[str, float] | None:
         for i in range(0, len(lines), 512):
             step.filter_batch([{"text": t} for t in lines[i : i + 512]])
 
-    runs = {"bare_identify": lambda: [bare.identify(t) for t in lines],
-            "bare_top3": lambda: [bare.identify_topk_with_score(t, 3) for t in lines], "step": polytune_step}
+    runs = {
+        "bare_identify": lambda: [bare.identify(t) for t in lines],
+        "bare_top3": lambda: [bare.identify_topk_with_score(t, 3) for t in lines],
+        "step": polytune_step,
+    }
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(rounds):
         for name, run in runs.items():

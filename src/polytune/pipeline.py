@@ -128,7 +128,7 @@ def plan(raw: dict[str, Any]) -> list[Step]:
         Step("lid", "lid", "polytune.corpus.langid:train_lid",
              _section(raw, "lid", {"input": w / "raw", "out": w / "lid" / "model.bin", "seed": seed}),
              w / "lid" / "model.bin.manifest.json"),
-        Step("filter", "filter", "polytune.corpus.filters:run_filter",
+        Step("filter", "filter", "polytune.corpus.steps:run_filter",
              _section(raw, "filter", {"inputs": [str(w / "raw")], "out": w / "corpus", "backend": "fasttext",
                                       "model": str(w / "lid" / "model.bin"), "langs": s.langs}),
              w / "corpus" / "manifest.json"),

@@ -22,7 +22,7 @@ from polytune.corpus.dedup import (
     score_summary,
     threshold_from,
 )
-from polytune.corpus.filters import run_filter
+from polytune.corpus.steps import run_filter
 
 PSALM = ("Blessed is the man that walketh not in the counsel of the ungodly, nor standeth in the way of sinners, "
          "nor sitteth in the seat of the scornful. But his delight is in the law of the Lord; and in his law doth he "

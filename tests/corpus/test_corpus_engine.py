@@ -11,7 +11,7 @@ import pytest
 from polytune.config import FilterConfig
 from polytune.corpus import steps
 from polytune.corpus.dedup import auto_threshold
-from polytune.corpus.filters import run_filter
+from polytune.corpus.steps import run_filter
 from polytune.errors import ConfigError
 
 EN = ["For God so loved the world, that he gave his only begotten Son.",

@@ -18,8 +18,8 @@ from polytune.corpus.filters import (
     apply_filters,
     normalize_text,
     reconciliation,
-    run_filter,
 )
+from polytune.corpus.steps import run_filter
 from polytune.errors import InputError, ModelError
 
 EN = "For God so loved the world, that he gave his only begotten Son."

@@ -11,10 +11,11 @@ import pytest
 
 from polytune.config import FilterConfig, LidEvalConfig
 from polytune.corpus.dedup import threshold_for
-from polytune.corpus.filters import LanguageFilter, run_filter
+from polytune.corpus.filters import LanguageFilter
 from polytune.corpus.langid import LidBackend, combine, get_backend
 from polytune.corpus.lid_eval import align, evaluate_lid
 from polytune.corpus.lid_vote import VoteBackend
+from polytune.corpus.steps import run_filter
 from polytune.errors import ConfigError, DependencyError
 
 DATA = Path(__file__).parent / "data"

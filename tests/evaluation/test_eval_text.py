@@ -13,7 +13,7 @@ from seqeval.scheme import IOB2, IOBES
 
 from polytune.evaluation.imports import score_files
 from polytune.evaluation.metrics import get_metric
-from polytune.evaluation.metrics_text import tokenizer_for
+from polytune.evaluation.metrics.text import tokenizer_for
 
 SACREBLEU = str(Path(sys.executable).parent / "sacrebleu")
 

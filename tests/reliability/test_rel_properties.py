@@ -93,7 +93,8 @@ def _write_lines(path, items) -> list[str]:
 @given(items=LINES)
 def test_filter_reconciles_every_input_line_exactly_once(tmp_path_factory, items):
     from polytune.config import FilterConfig
-    from polytune.corpus.filters import reconciliation, run_filter
+    from polytune.corpus.filters import reconciliation
+    from polytune.corpus.steps import run_filter
 
     root = tmp_path_factory.mktemp("rec")
     expected = _write_lines(root / "in.jsonl", items)

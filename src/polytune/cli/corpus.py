@@ -145,7 +145,8 @@ def _number(value: str) -> Any:
 
 def _filter(args: argparse.Namespace) -> int:
     from polytune.config import FilterConfig
-    from polytune.corpus.filters import reconciliation, run_filter
+    from polytune.corpus.filters import reconciliation
+    from polytune.corpus.steps import run_filter
 
     options = given(args, *FILTER_OPTIONS)
     if args.threshold is not None:

@@ -4,12 +4,12 @@ Every record ends in exactly one place: `<out>/<lang>/part-00000.jsonl`, or `<ou
 `reject_reason` and `detail`. So `input == kept + rejected + duplicates`, always, and stats.json says so.
 
 Stage one (per input shard, datatrove tasks) runs `build_filters`; stage two (per language) applies the LID
-threshold (`auto`: from that language's scores) and exact + MinHash dedup. See `polytune.corpus.steps`.
+threshold (`auto`: from that language's scores) and exact + MinHash dedup. The entry point, `run_filter`, lives
+with the steps it runs: `polytune.corpus.steps`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,10 +31,9 @@ from polytune.langcodes import match, normalize, same_language
 
 __all__ = [
     "BaseFilter", "LanguageFilter", "LengthFilter", "TextNormalizer", "Verdict", "apply_filters", "build_filters",
-    "normalize_text", "reconciliation", "run_filter",
+    "normalize_text", "reconciliation",
 ]  # fmt: skip
 
-log = logging.getLogger(__name__)
 DUPLICATE_REASONS = ("duplicate", "near_duplicate")
 SCORE_DECIMALS = 4  # lid_score / lid_topk precision in the output
 
@@ -176,29 +175,3 @@ def reconciliation(stats: dict[str, Any]) -> str:
     if duplicates:
         line += f" ({', '.join(f'{r}: {n}' for r, n in sorted(duplicates.items()))})"
     return line
-
-
-def run_filter(cfg: FilterConfig) -> dict[str, Any]:
-    """Filter records into `<out>/<lang>/part-00000.jsonl`, `<out>/rejected/<reason>.jsonl`, stats and manifest.
-
-    Runs as datatrove pipelines (`cfg.tasks` input shards, `cfg.workers` at a time, local or Ray); an interrupted
-    run repeated with the same config skips the tasks that finished. The output folder is written atomically.
-
-    Args:
-        cfg: the filter config.
-
-    Returns:
-        The stats: {input, kept, rejected: {reason: n} (duplicates included), per_lang: {lang: kept},
-        per_lang_rejected, scores, thresholds, ...}.
-
-    Raises:
-        InputError: an input is missing, unreadable, or holds no record at all.
-        ModelError: the LID model is missing or corrupt.
-    """
-    from polytune.corpus.steps import run_pipeline
-
-    stats = run_pipeline(cfg)
-    if stats["kept"] == 0:
-        log.warning("filter kept no record; see %s/rejected/ for the reasons", cfg.out)
-    log.info(reconciliation(stats))
-    return stats

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ from polytune.corpus.dedup_steps import (
     read_plan,
     write_plan,
 )
-from polytune.corpus.filters import DUPLICATE_REASONS, apply_filters, build_filters
+from polytune.corpus.filters import DUPLICATE_REASONS, apply_filters, build_filters, reconciliation
 from polytune.corpus.readers import bad_line_record, list_units, no_text_field_error, read_unit
 from polytune.corpus.shards import JsonlShards
 from polytune.errors import InputError, LanguageCodeError, require_module
@@ -47,6 +48,7 @@ from polytune.io import BadLine, atomic_path, manifest, write_json
 from polytune.langcodes import normalize
 
 BATCH_SIZE = 512
+log = logging.getLogger(__name__)
 
 
 def _lang_of(record: dict[str, Any]) -> str:
@@ -207,8 +209,23 @@ def work_folder(cfg: FilterConfig) -> Path:
     return work
 
 
-def run_pipeline(cfg: FilterConfig) -> dict[str, Any]:
-    """Run both stages (resuming finished tasks) and assemble the output; see `polytune.corpus.filters.run_filter`."""
+def run_filter(cfg: FilterConfig) -> dict[str, Any]:
+    """Filter records into `<out>/<lang>/part-00000.jsonl`, `<out>/rejected/<reason>.jsonl`, stats and manifest.
+
+    Runs as datatrove pipelines (`cfg.tasks` input shards, `cfg.workers` at a time, local or Ray); an interrupted
+    run repeated with the same config skips the tasks that finished. The output folder is written atomically.
+
+    Args:
+        cfg: the filter config.
+
+    Returns:
+        The stats: {input, kept, rejected: {reason: n} (duplicates included), per_lang: {lang: kept},
+        per_lang_rejected, scores, thresholds, ...}.
+
+    Raises:
+        InputError: an input is missing, unreadable, or holds no record at all.
+        ModelError: the LID model is missing or corrupt.
+    """
     list_units(cfg.inputs)  # a missing input fails before a model loads or a folder is made
     build_filters(cfg)  # so does a missing or corrupt model, or a bad rules file
     work = work_folder(cfg)
@@ -222,6 +239,9 @@ def run_pipeline(cfg: FilterConfig) -> dict[str, Any]:
             _run(_executor(cfg, pipeline, tasks, work / f"logs2-{name}"))
     stats = assemble(cfg, work)
     shutil.rmtree(work, ignore_errors=True)
+    if stats["kept"] == 0:
+        log.warning("filter kept no record; see %s/rejected/ for the reasons", cfg.out)
+    log.info(reconciliation(stats))
     return stats
 
 
@@ -260,8 +280,6 @@ def assemble(cfg: FilterConfig, work: Path) -> dict[str, Any]:
     Raises:
         RuntimeError: the counts do not reconcile (a bug, never bad input).
     """
-    from polytune.corpus.filters import reconciliation
-
     plan = read_plan(work)
     s2 = {lang: {**chunk_stats(work, lang), "threshold": plan["thresholds"][lang], "scores": plan["scores"][lang]}
           for lang in plan["langs"]}  # fmt: skip

@@ -8,8 +8,7 @@ from __future__ import annotations
 from polytune.evaluation.compare import compare_runs
 from polytune.evaluation.imports import score_files
 from polytune.evaluation.metrics import Metric, available_metrics, get_metric, register_metric
-from polytune.evaluation.render import render_html, render_markdown
-from polytune.evaluation.report import build_report, run_eval
+from polytune.evaluation.report import build_report, render_html, render_markdown, run_eval
 from polytune.evaluation.stats import bootstrap_ci, paired_bootstrap
 
 __all__ = [

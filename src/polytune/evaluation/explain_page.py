@@ -17,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from polytune.evaluation.plots import _figure, _png
+from polytune.evaluation.report.plots import figure, png_bytes
 from polytune.io import atomic_path, manifest, write_json
 
 # Punctuation stripped from a word before it is counted: "Moses," and "Moses" are one word in the summary.
@@ -90,13 +90,13 @@ def rounded(value: Any, digits: int = 6) -> Any:
 def heatmap_png(tokens: list[str], grid: list[list[float]], title: str) -> bytes:
     """An attention map as a PNG heatmap, rows (queries) over columns (keys), tokens on both axes."""
     size = max(3.0, 0.22 * len(tokens) + 1.5)
-    fig, ax = _figure(size + 1.0, size)
+    fig, ax = figure(size + 1.0, size)
     image = ax.imshow(grid, cmap="viridis", vmin=0.0)
     ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=7)
     ax.set_yticks(range(len(tokens)), tokens, fontsize=7)
     ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 TEMPLATE = """<!DOCTYPE html>

@@ -1,7 +1,7 @@
 """Bootstrap statistics: percentile confidence intervals and paired significance tests, vectorized.
 
 A resample draws n example indices with replacement (numpy Generator); its score comes from the metric's summed
-per-example statistics (metrics.py), computed for every resample of a block at once as
+per-example statistics (metrics/base.py), computed for every resample of a block at once as
 `counts (r, n) @ statistics (n, k)`. Systems compared on one language share the same resamples (paired).
 sacrebleu's metrics get sacrebleu's own interval (`sacrebleu_intervals`); paired differences may instead be
 tested by approximate randomization (`randomized_differences`).

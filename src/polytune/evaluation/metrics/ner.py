@@ -18,7 +18,7 @@ import numpy as np
 
 from polytune import __version__
 from polytune.errors import ConfigError, InputError
-from polytune.evaluation.metrics import TAGS, Metric, register_metric
+from polytune.evaluation.metrics.base import TAGS, Metric, register_metric
 
 SCHEMES = ("auto", "IOB2", "BIOES")
 

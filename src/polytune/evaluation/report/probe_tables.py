@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from polytune.evaluation.render import delta_cell, score_cell
+from polytune.evaluation.report.cells import delta_cell, score_cell
 
 DIRECTION_LABELS = {"t2s": "target → {src}", "s2t": "{src} → target"}
 
@@ -103,15 +103,3 @@ def probe_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Every probe table of the report ([] when no probe ran)."""
     tables = retrieval_tables(report) if "retrieval" in report else []
     return tables + (intrinsic_tables(report) if "intrinsic" in report else [])
-
-
-def markdown_lines(report: dict[str, Any]) -> list[str]:
-    """The probe sections of report.md."""
-    lines = []
-    for table in probe_tables(report):
-        head, rows = table["header"], [[c["text"] for c in r["cells"]] for r in table["rows"]]
-        lines += ["", f"## {table['title']}", ""] + ([table["note"], ""] if table["note"] else [])
-        lines += ["| " + " | ".join(head) + " |",
-                  "| " + " | ".join(["---"] * table["left"] + ["---:"] * (len(head) - table["left"])) + " |"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]  # fmt: skip
-    return lines

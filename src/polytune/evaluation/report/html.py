@@ -3,7 +3,7 @@
 Same content as report.md, plus per metric a bar plot with CI error bars and, when corpus sizes are known, a plot
 of the gain over the baseline against training-corpus size. Significant differences (p < 0.05) are highlighted.
 
-Example: Path("report.html").write_text(render_page(report))
+Example: Path("report.html").write_text(render_html(report))
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import base64
 import json
 from typing import Any
 
-from polytune.evaluation.plots import bars_png, gain_png
-from polytune.evaluation.render import (
+from polytune.evaluation.report.cells import (
     FAIRNESS_HEADER,
     fairness_rows,
     header,
@@ -21,6 +20,8 @@ from polytune.evaluation.render import (
     metric_label,
     preamble,
 )
+from polytune.evaluation.report.plots import bars_png, gain_png
+from polytune.evaluation.report.probe_tables import probe_tables
 
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>polytune evaluation report</title>
@@ -92,13 +93,16 @@ def _rows(report: dict[str, Any], metric: str) -> list[dict[str, Any]]:
 
 
 def _probe_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The probe tables (render_probes) as template rows: significant Δ cells marked like the metrics' ones."""
-    from polytune.evaluation.render_probes import probe_tables
-
+    """The probe tables as template rows: significant Δ cells marked like the metrics' ones."""
     out = []
     for table in probe_tables(report):
-        rows = [{"cls": "avg" if r["average"] else "",
-                 "cells": [_cell(c["text"], c["p_value"], c["better"]) for c in r["cells"]]} for r in table["rows"]]
+        rows = [
+            {
+                "cls": "avg" if r["average"] else "",
+                "cells": [_cell(c["text"], c["p_value"], c["better"]) for c in r["cells"]],
+            }
+            for r in table["rows"]
+        ]
         out.append({**table, "rows": rows})  # fmt: skip
     return out
 
@@ -107,7 +111,7 @@ def _b64(png: bytes | None) -> str | None:
     return base64.b64encode(png).decode("ascii") if png else None
 
 
-def render_page(report: dict[str, Any]) -> str:
+def render_html(report: dict[str, Any]) -> str:
     """Render the HTML page for a report dict (report.json).
 
     Args:

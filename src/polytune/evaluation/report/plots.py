@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from polytune.evaluation.render import metric_label
+from polytune.evaluation.report.cells import metric_label
 
 
-def _figure(width: float, height: float) -> tuple[Any, Any]:
+def figure(width: float, height: float) -> tuple[Any, Any]:
     import matplotlib
 
     matplotlib.use("Agg")  # headless: CI and servers have no display
@@ -25,7 +25,7 @@ def _figure(width: float, height: float) -> tuple[Any, Any]:
     return plt.subplots(figsize=(width, height), dpi=100)
 
 
-def _png(fig: Any) -> bytes:
+def png_bytes(fig: Any) -> bytes:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
@@ -47,7 +47,7 @@ def bars_png(report: dict[str, Any], metric: str) -> bytes:
     """
     systems = report["systems"]
     langs = [lang for lang in report["languages"] if metric in report["results"][lang]["scores"][systems[0]]]
-    fig, ax = _figure(max(5.0, 0.9 * len(langs) * max(1, len(systems)) / 2 + 2), 4.0)
+    fig, ax = figure(max(5.0, 0.9 * len(langs) * max(1, len(systems)) / 2 + 2), 4.0)
     width = 0.8 / len(systems)
     x = np.arange(len(langs))
     for i, s in enumerate(systems):
@@ -62,7 +62,7 @@ def bars_png(report: dict[str, Any], metric: str) -> bytes:
     # Below the axes: inside, the legend would hide the tallest bars.
     ax.legend(fontsize="small", ncols=min(len(systems), 3), loc="upper center", bbox_to_anchor=(0.5, -0.18))
     ax.grid(axis="y", alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def gain_png(report: dict[str, Any], metric: str) -> bytes | None:
@@ -76,7 +76,7 @@ def gain_png(report: dict[str, Any], metric: str) -> bytes | None:
     systems = report["systems"][1:]
     if not langs or not systems:
         return None
-    fig, ax = _figure(5.5, 3.6)
+    fig, ax = figure(5.5, 3.6)
     sizes = np.array([report["results"][lang]["corpus_size"] for lang in langs], dtype=float)
     for s in systems:
         entries = [report["results"][lang]["deltas"][s][metric] for lang in langs]
@@ -97,4 +97,4 @@ def gain_png(report: dict[str, Any], metric: str) -> bytes | None:
     ax.set_ylabel(f"Δ {metric_label(metric)} vs {report['baseline']}")
     ax.set_title("Gain vs corpus size")
     ax.legend(fontsize="small")
-    return _png(fig)
+    return png_bytes(fig)

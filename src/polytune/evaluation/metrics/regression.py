@@ -1,7 +1,7 @@
 """Regression metrics for float labels: Pearson and Spearman correlation (x100, so -100..100 like the other
 scores' 0..100 scale) and RMSE (in the label's own units; lower is better).
 
-Per-example statistics add up over a corpus like every metric's (see metrics.py): the correlations sum
+Per-example statistics add up over a corpus like every metric's (see base.py): the correlations sum
 [1, x, y, x², y², xy] of the centred values (Spearman: of their ranks in the whole test set), RMSE sums
 [1, squared error]. A resample's correlation therefore keeps the full-sample ranks (Spearman's interval is that of
 Pearson on the ranks); its point score equals scipy's `spearmanr`. A resample where one side is constant has no
@@ -20,7 +20,7 @@ import numpy as np
 
 from polytune import __version__
 from polytune.errors import InputError
-from polytune.evaluation.metrics import NUMBERS, Metric, register_metric
+from polytune.evaluation.metrics.base import NUMBERS, Metric, register_metric
 
 
 def _floats(values: Sequence[Any], what: str) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from polytune import __version__
-from polytune.evaluation.metrics import CLASSES, TAGS, TEXT, Metric, register_metric
+from polytune.evaluation.metrics.base import CLASSES, TAGS, TEXT, Metric, register_metric
 
 # Scripts written without spaces between words, where 13a tokenization would make one "word" per sentence.
 _SEGMENT_FREE_SCRIPTS = {"Thai", "Laoo", "Khmr", "Mymr", "Tibt"}

@@ -1,7 +1,7 @@
-"""Metrics as a registry: `get_metric(name)` returns a small object that scores, resamples and signs itself.
+"""The metric registry and the `Metric` base: `get_metric(name)` returns an object that scores, resamples, signs.
 
-Metrics: accuracy, micro_f1, macro_f1 (scikit-learn, here); bleu, chrf, chrf_pp, ter, exact_match
-(metrics_text.py); ner_f1 (seqeval, metrics_ner.py); pearson, spearman, rmse (float labels, metrics_regression.py).
+Metrics: accuracy, micro_f1, macro_f1 (scikit-learn, classes.py); bleu, chrf, chrf_pp, ter, exact_match
+(text.py); ner_f1 (seqeval, ner.py); pearson, spearman, rmse (float labels, regression.py).
 Every score is on a 0..100 scale (sacrebleu's; the report prints percentages), except RMSE (the label's units).
 A metric is defined by per-example sufficient statistics that add up over a corpus: accuracy sums "correct",
 macro-F1 sums per-class true/predicted/true-positive counts, chrF and BLEU sum sacrebleu's n-gram statistics. A
@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from importlib.metadata import version
 from typing import Any, ClassVar
 
 import numpy as np
 
-from polytune import __version__
 from polytune.errors import ConfigError, InputError
 
 _REGISTRY: dict[str, type[Metric]] = {}
@@ -172,99 +170,3 @@ class Metric:
     def for_language(self, lang: str) -> Metric:
         """The metric as configured for one language (e.g. BLEU's tokenizer for zho_Hans); by default itself."""
         return self
-
-
-class _Classification(Metric):
-    """Single-label classification scored with scikit-learn; statistics are per-class one-hot counts."""
-
-    average: ClassVar[str] = ""
-
-    def __init__(self) -> None:
-        self._seen: set[Any] = set()  # gold labels seen so far: the signature's `labels:` count
-
-    def compute(self, labels: Sequence[Any], preds: Sequence[Any]) -> float:
-        score = super().compute(labels, preds)
-        self._seen.update(labels)
-        return score
-
-    def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
-        """Columns: [correct, true one-hot (K), pred one-hot (K), true-positive one-hot (K)]."""
-        self.check(labels, preds)
-        classes = sorted(set(labels) | set(preds), key=str)
-        index = {c: i for i, c in enumerate(classes)}
-        true = np.fromiter((index[x] for x in labels), dtype=np.int64, count=len(labels))
-        pred = np.fromiter((index[x] for x in preds), dtype=np.int64, count=len(preds))
-        n, k = len(true), len(classes)
-        rows = np.arange(n)
-        stats = np.zeros((n, 1 + 3 * k))
-        correct = true == pred
-        stats[:, 0] = correct
-        stats[rows, 1 + true] = 1
-        stats[rows, 1 + k + pred] = 1
-        stats[rows[correct], 1 + 2 * k + true[correct]] = 1
-        return stats
-
-    def signature(self) -> str:
-        parts = [f"metric:{self.name}"]
-        if self.average:
-            parts += [f"avg:{self.average}"]
-        parts += [f"labels:{len(self._seen) or '?'}", f"impl:sklearn-{version('scikit-learn')}"]
-        return "|".join([*parts, f"polytune:{__version__}"])
-
-
-@register_metric
-class Accuracy(_Classification):
-    """Share of exact label matches."""
-
-    name = "accuracy"
-    label = "accuracy"
-
-    def _point(self, labels: list[Any], preds: list[Any]) -> float:
-        from sklearn.metrics import accuracy_score
-
-        return 100.0 * accuracy_score(labels, preds)
-
-    def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
-        k = (totals.shape[1] - 1) // 3
-        n = totals[:, 1 : 1 + k].sum(axis=1)
-        return 100.0 * totals[:, 0] / n
-
-
-class _F1(_Classification):
-    """sklearn's F1 with the subclass's `average`."""
-
-    def _point(self, labels: list[Any], preds: list[Any]) -> float:
-        from sklearn.metrics import f1_score
-
-        return 100.0 * f1_score(labels, preds, average=self.average, zero_division=0)
-
-
-@register_metric
-class MicroF1(_F1, Accuracy):
-    """Micro-averaged F1; for single-label classification it equals accuracy (kept for comparability), so its
-    resampled scores come from Accuracy's statistics."""
-
-    name = "micro_f1"
-    label = "micro-F1"
-    average = "micro"
-
-
-@register_metric
-class MacroF1(_F1):
-    """Unweighted mean of per-class F1 over the classes present in labels or predictions (sklearn's default)."""
-
-    name = "macro_f1"
-    label = "macro-F1"
-    average = "macro"
-
-    def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
-        k = (totals.shape[1] - 1) // 3
-        true, pred, tp = totals[:, 1 : 1 + k], totals[:, 1 + k : 1 + 2 * k], totals[:, 1 + 2 * k :]
-        # F1 = 2tp / (2tp + fp + fn) = 2tp / (true + pred); a class absent from both is not averaged (as sklearn).
-        present = (true + pred) > 0
-        f1 = np.divide(2 * tp, true + pred, out=np.zeros_like(tp), where=present)
-        return 100.0 * f1.sum(axis=1) / present.sum(axis=1)
-
-
-# Text and sequence-labelling metrics register themselves on import; imported last because they subclass Metric.
-from polytune.evaluation import metrics_ner, metrics_regression, metrics_text  # noqa: E402, F401

@@ -22,14 +22,15 @@ from polytune.evaluation.langinfo import TIER_SOURCE, describe, load_lang_info
 from polytune.evaluation.loading import align, load_predictions, predictions_root
 from polytune.evaluation.metrics import check_fit, get_metric
 from polytune.evaluation.probes import PROBES, probe_dir, probe_report, probe_summary, score_probes
-from polytune.evaluation.render import render_html, render_markdown
+from polytune.evaluation.report.html import render_html
+from polytune.evaluation.report.markdown import render_markdown
 from polytune.evaluation.scoring import choose_metrics, score_metric
 from polytune.evaluation.stats import check_settings
 from polytune.evaluation.suites import suite_plan
 from polytune.io import atomic_path, file_hash, manifest, read_json, write_json
 from polytune.langcodes import display_name
 
-__all__ = ["build_report", "render_markdown", "run_eval", "score_found", "summary_lines"]
+__all__ = ["build_report", "input_manifests", "read_fertility", "run_eval", "score_found", "summary_lines"]
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:

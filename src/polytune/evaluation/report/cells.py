@@ -1,10 +1,9 @@
-"""Render a report dict (report.json) as Markdown and as one self-contained HTML file (plots inlined as base64 PNG).
+"""The cells of a report's tables, shared by report.md, report.html and the plots.
 
-Both show, per metric, one row per language (script, resource tier, n, tokenizer fertility, each system's score
-with its CI, Δ vs the baseline with its p-value), macro averages overall and per tier, then a fairness summary,
-the metric signatures and the hashed inputs.
+Per metric, one row per language (script, resource tier, n, tokenizer fertility, each system's score with its CI,
+Δ vs the baseline with its p-value), macro averages overall and per tier; a fairness summary; the preamble.
 
-Example: Path("report.md").write_text(render_markdown(json.loads(Path("report.json").read_text())))
+Example: score_cell({"score": 50, "ci": [30, 70]}) -> "50.0 [30.0, 70.0]"
 """
 
 from __future__ import annotations
@@ -109,41 +108,3 @@ def preamble(report: dict[str, Any]) -> str:
     if report.get("significance") == "randomization":
         text = text.replace("paired two-sided bootstrap p-value", "paired two-sided approximate-randomization p-value")
     return text + f" Tier: {report.get('tier_source', 'resource tier')}; fertility: tokens per word (base→extended)."
-
-
-def _md_table(head: list[str], rows: list[list[str]], left: int) -> list[str]:
-    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(["---"] * left + ["---:"] * (len(head) - left)) + " |"]
-    return lines + ["| " + " | ".join(r) + " |" for r in rows]
-
-
-def render_markdown(report: dict[str, Any]) -> str:
-    """The readable report: a table per metric, the probe tables, the fairness summary, signatures and inputs.
-
-    Args:
-        report: the dict `build_report` returns (or report.json loaded).
-
-    Returns:
-        Markdown text.
-    """
-    lines = ["# Evaluation report", "", preamble(report)]
-    from polytune.evaluation.render_probes import markdown_lines  # it builds on this module's cells
-
-    for m in report["metrics"]:
-        lines += ["", f"## {metric_label(m)}", "", *_md_table(header(report, m), language_rows(report, m), 5)]
-    lines += markdown_lines(report)
-    if report["metrics"]:  # a report of the probes alone has no task metric to compare across languages
-        lines += ["", "## Fairness across languages", "", *_md_table(FAIRNESS_HEADER, fairness_rows(report), 4)]
-    lines += ["", "## Signatures", ""]
-    lines += [f"- {metric_label(m)}: `{sig}`" for m, sig in report["signatures"].items()]
-    for lang, sigs in report.get("lang_signatures", {}).items():
-        lines += [f"- {metric_label(m)} ({lang}): `{sig}`" for m, sig in sigs.items()]
-    lines += ["", "## Inputs (sha256)", ""]
-    lines += [f"- `{name}`: `{digest[:16]}`" for name, digest in report.get("inputs", {}).items()]
-    return "\n".join(lines) + "\n"
-
-
-def render_html(report: dict[str, Any]) -> str:
-    """One self-contained HTML page: the Markdown's tables plus plots inlined as base64 PNG (see html.py)."""
-    from polytune.evaluation.html import render_page
-
-    return render_page(report)

@@ -17,6 +17,7 @@ from polytune.config import LanguageAdapterConfig
 from polytune.errors import ConfigError, InputError
 from polytune.io import iter_records
 from polytune.models import load_mlm, load_tokenizer
+from polytune.tune.metrics import metric_for
 
 
 def _cfg(base, corpus, out, **kw):
@@ -43,6 +44,8 @@ def test_align_loss_decreases(aligned):
     assert len(losses) == 25 and sum(losses[-5:]) < sum(losses[:5])
     assert summary["dev_loss_after"] < summary["dev_loss_before"]
     assert summary["objective"] == "align" and 0 <= summary["dev_retrieval_after"] <= 1
+    # what `polytune tune` reads for its label-free retrieval metric is in an aligned adapter's summary
+    assert metric_for("language_adapter", "dev_retrieval_acc1", objectives=frozenset({"align"})).final in summary
 
 
 def test_align_manifest_counts_pairs(aligned):

@@ -62,6 +62,26 @@ def test_a_good_space_parses_into_param_specs():
 
 
 @pytest.mark.parametrize(
+    "metric, objectives, ok",
+    [
+        ("dev_mlm_loss", {"mlm"}, True),
+        ("dev_mlm_loss", {"auto"}, True),
+        ("dev_mlm_loss", {"align"}, False),  # an align run's dev loss is the alignment loss
+        ("dev_mlm_loss", {"align", "mlm"}, False),
+        ("dev_retrieval_acc1", {"align"}, True),
+        ("dev_retrieval_acc1", {"align", "mlm"}, True),
+        ("dev_retrieval_acc1", {"mlm"}, False),  # only align measures dev retrieval
+    ],
+)
+def test_language_adapter_metrics_follow_the_objective(metric, objectives, ok):
+    if ok:
+        assert metric_for("language_adapter", metric, objectives=frozenset(objectives)).name == metric
+    else:
+        with pytest.raises(ConfigError, match="trained with objective"):
+            metric_for("language_adapter", metric, objectives=frozenset(objectives))
+
+
+@pytest.mark.parametrize(
     "step, metric, task, ok",
     [
         ("task_adapter", "dev_accuracy", "sequence_classification", True),

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from polytune.errors import ConfigError, did_you_mean
 
+LM_OBJECTIVES = ("auto", "mlm", "clm", "denoise")  # an align run's dev loss is the alignment loss, not an LM's
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -26,6 +28,8 @@ class Metric:
     tasks: tuple[str, ...] = ()  # task_adapter: task types that produce it (empty: all)
     labels_of: str = "source"  # whose labels selection uses: source | none (label-free on the target language)
     available: str | None = None  # module that must be importable for the metric (None: always)
+    objectives: tuple[str, ...] = ()  # language_adapter: objectives whose training summary has it (empty: all)
+    only: bool = False  # every objective of the run must be among `objectives` (else one of them suffices)
     help: str = ""
 
     @property
@@ -41,18 +45,20 @@ METRICS: tuple[Metric, ...] = (
     Metric("dev_loss", "task_adapter", False, "dev_loss_after", "dev_loss", ("seq2seq", "causal_lm"),
            help="cross-entropy per target token on the source language's dev split"),
     Metric("dev_mlm_loss", "language_adapter", False, "dev_loss_after", "dev_loss", labels_of="none",
+           objectives=LM_OBJECTIVES, only=True,
            help="held-out LM loss on the target language's dev split (no labels)"),
-    Metric("dev_retrieval_acc1", "language_adapter", True, "dev_retrieval_acc1", None, labels_of="none",
-           available="polytune.evaluation.retrieval",
-           help="parallel-sentence retrieval acc@1 on the target dev split (no labels)"),
+    # align measures dev retrieval before and after training only, so this metric cannot prune
+    Metric("dev_retrieval_acc1", "language_adapter", True, "dev_retrieval_after", None, labels_of="none",
+           objectives=("align",), help="parallel-sentence retrieval acc@1 on the target dev pairs (no labels)"),
 )
 
 
-def metric_for(step: str, name: str, task: str | None = None) -> Metric:
-    """The metric `name` of `step` (and, for task adapters, of `task`).
+def metric_for(step: str, name: str, task: str | None = None, objectives: frozenset[str] = frozenset()) -> Metric:
+    """The metric `name` of `step` (for task adapters, of `task`; for language adapters, of its `objectives`).
 
     Raises:
-        ConfigError: the step does not produce the metric, or the module providing it is not installed.
+        ConfigError: the step does not produce the metric (not for this task type or objective), or the module
+            providing it is not installed.
     """
     mine = [m for m in METRICS if m.step == step]
     found = next((m for m in mine if m.name == name), None)
@@ -60,9 +66,13 @@ def metric_for(step: str, name: str, task: str | None = None) -> Metric:
         hint = did_you_mean(str(name), [m.name for m in mine])
         raise ConfigError(f"tune.metric {name!r} is not produced by {step}{hint}")
     if task is not None and found.tasks and task not in found.tasks:
-        fits = ", ".join(m.name for m in mine if task in m.tasks)
+        others = ", ".join(m.name for m in mine if task in m.tasks)
         raise ConfigError(f"tune.metric {name} is not produced by a {task} task adapter (it is for "
-                          f"{', '.join(found.tasks)}); choose one of {fits}")
+                          f"{', '.join(found.tasks)}); choose one of {others}")
+    fits = objectives <= set(found.objectives) if found.only else bool(objectives & set(found.objectives))
+    if found.objectives and objectives and not fits:
+        raise ConfigError(f"tune.metric {name} is measured by a language adapter trained with objective "
+                          f"{' or '.join(found.objectives)}; this one trains {', '.join(sorted(objectives))}")
     if found.available and importlib.util.find_spec(found.available) is None:
         raise ConfigError(f"tune.metric {name} needs {found.available}, which this polytune does not have yet")
     return found

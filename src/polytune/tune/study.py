@@ -106,12 +106,21 @@ def prepare(config_path: str | Path, out: str | Path | None = None, storage: str
     raw = C.load_yaml(config_path)
     tune = parse_tune(raw)
     base = _step_config(raw, tune)
-    metric = metric_for(tune.step, tune.metric, getattr(base, "task", None))
+    metric = metric_for(tune.step, tune.metric, getattr(base, "task", None), _objectives(base))
     out = Path(out) if out is not None else Path(raw["workdir"]) / "tune" / tune.step
     storage = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     search = Search(raw, tune, base, metric, out, storage, config_path)
     _check_space(search)
     return search
+
+
+def _objectives(base: Any) -> frozenset[str]:
+    """The objectives a language adapter config trains (empty for other steps)."""
+    weights = getattr(base, "objectives", None)
+    if weights:
+        return frozenset(name for name, weight in weights.items() if weight > 0)
+    objective = getattr(base, "objective", None)
+    return frozenset({objective}) if objective else frozenset()
 
 
 class PruningCallback:

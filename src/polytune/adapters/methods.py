@@ -48,6 +48,8 @@ class Method:
             (merged ensembles), or None when there is none.
         build: peft config from (cfg, keyword arguments: task_type, modules_to_save, trainable_token_indices).
         why_not: for each option it lacks, the reason (one phrase, for the error).
+        save_leaves: save a module without a weight of its own (BERT's pooler) as its weighted submodules: peft's
+            IA3 and LoHa merge_and_unload fail on such a module in modules_to_save (measured, peft 0.21).
     """
 
     name: str
@@ -59,6 +61,7 @@ class Method:
     ensemble_sum: str | None
     build: Callable[[AdapterTrainingConfig, dict[str, Any]], Any]
     why_not: str = ""
+    save_leaves: bool = False
 
 
 def _lora(cfg: AdapterTrainingConfig, kwargs: dict[str, Any], dora: bool = False) -> Any:
@@ -90,9 +93,9 @@ METHODS: dict[str, Method] = {
         # DoRA rescales each weight column by a learned magnitude: a sum of DoRA adapters is not one.
         Method("dora", "LORA", "lora_", _OPTIONAL, True, "merge", None, lambda c, k: _lora(c, k, dora=True)),
         Method("ia3", "IA3", "ia3_", (), False, "merge", None, _ia3,
-               why_not="IA3 learns one scaling vector per wrapped module, in every layer"),
+               why_not="IA3 learns one scaling vector per wrapped module, in every layer", save_leaves=True),
         Method("loha", "LOHA", "hada_", ("lora_r", "lora_alpha", "layers_to_transform"), False, "merge", None,
-               _loha, why_not="LoHaConfig has rank and module dropout, not dropout on the input"),
+               _loha, why_not="LoHaConfig has rank and module dropout, not dropout on the input", save_leaves=True),
     )
 }
 
@@ -128,15 +131,38 @@ def check_options(cfg: AdapterTrainingConfig, new_rows: bool = False) -> Method:
     return method
 
 
-def peft_config(cfg: AdapterTrainingConfig, **kwargs: Any) -> Any:
+def peft_config(cfg: AdapterTrainingConfig, model: Any = None, **kwargs: Any) -> Any:
     """The peft config of cfg.method from cfg (rank, alpha, dropout, target modules, layers where the method takes
     them). kwargs go to peft: task_type, modules_to_save, trainable_token_indices (new rows; None: none).
+
+    Args:
+        cfg: the adapter training config.
+        model: the model the config is for; needed to name saved modules for a `save_leaves` method.
+        **kwargs: peft config arguments.
 
     Raises:
         ConfigError: an option the method lacks, or new rows with a method that cannot train them.
     """
     method = check_options(cfg, new_rows=kwargs.get("trainable_token_indices") is not None)
+    if method.save_leaves and kwargs.get("modules_to_save") and model is not None:
+        kwargs["modules_to_save"] = _weighted_leaves(model, kwargs["modules_to_save"])
     return method.build(cfg, {k: v for k, v in kwargs.items() if v is not None or k == "task_type"})
+
+
+def _weighted_leaves(model: Any, names: list[str]) -> list[str]:
+    """Each module name, or for a module without a weight of its own its children that have one.
+
+    Example: _weighted_leaves(bert_classifier, ["pooler"]) -> ["pooler.dense"] (the tanh has no parameters).
+    """
+    modules = dict(model.named_modules())
+    leaves = []
+    for name in names:
+        found = next((m for full, m in modules.items() if full == name or full.endswith("." + name)), None)
+        if found is None or hasattr(found, "weight"):
+            leaves.append(name)
+        else:
+            leaves.extend(f"{name}.{child}" for child, sub in found.named_children() if hasattr(sub, "weight"))
+    return leaves
 
 
 def adapter_parameter(name: str) -> bool:

@@ -93,7 +93,7 @@ def regression_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -
     head.config.problem_type = "regression"
     model, tokenizer = model_and_tokenizer(cfg, head)
     pooler = ["pooler"] if getattr(getattr(model, model.base_model_prefix, None), "pooler", None) is not None else None
-    peft_model = wrap_peft(model, methods.peft_config(cfg, task_type="SEQ_CLS", modules_to_save=pooler))
+    peft_model = wrap_peft(model, methods.peft_config(cfg, model, task_type="SEQ_CLS", modules_to_save=pooler))
     collator = DataCollatorWithPadding(tokenizer)
     run = TaskRun(peft_model, tokenizer, regression_dataset(tokenizer, train, cfg),
                   regression_dataset(tokenizer, dev, cfg), collator, mse_loss)  # fmt: skip

@@ -160,7 +160,7 @@ def _classification(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) 
         _same_labels(cfg.from_adapter, labels)
         peft_model = lineage.load_parent(model, cfg.from_adapter)
     else:
-        peft_model = wrap_peft(model, methods.peft_config(cfg, task_type="SEQ_CLS", modules_to_save=pooler))
+        peft_model = wrap_peft(model, methods.peft_config(cfg, model, task_type="SEQ_CLS", modules_to_save=pooler))
     collator = DataCollatorWithPadding(tokenizer)
     texts = {"train": train, "dev": dev}
     data = {k: classification_dataset(tokenizer, v, cfg.label_field, labels, cfg.max_length, cfg.text_field)

@@ -128,19 +128,23 @@ def test_task_adapter_per_method_trains_saves_and_composes(name, tmp_path, tiny_
 
 @pytest.fixture(scope="module")
 def lang_adapters(tmp_path_factory, tiny_bert, synthetic_corpus, extended_tokenizer):
-    """A LoRA language adapter with new rows and an IA3 one on the base vocabulary."""
+    """LoRA and DoRA language adapters with new rows, and an IA3 one on the base vocabulary."""
     root = tmp_path_factory.mktemp("methods_la")
-    train_language_adapter(_lang_cfg(tiny_bert, synthetic_corpus, root / "lora", tokenizer=str(extended_tokenizer)))
+    for name in ("lora", "dora"):
+        train_language_adapter(_lang_cfg(tiny_bert, synthetic_corpus, root / name, tokenizer=str(extended_tokenizer),
+                                         method=name))  # fmt: skip
     train_language_adapter(_lang_cfg(tiny_bert, synthetic_corpus, root / "ia3", method="ia3"))
     return root
 
 
 def test_language_adapter_records_method_and_new_rows(lang_adapters):
-    for name, rows in (("lora", 6), ("ia3", 0)):
+    for name, rows in (("lora", 6), ("dora", 6), ("ia3", 0)):
         meta = json.loads((lang_adapters / name / "manifest.json").read_text())
         assert (meta["method"], meta["compose"], meta["counts"]["new_tokens"]) == (name, "merge", rows)
         saved = load_file(lang_adapters / name / "adapter_model.safetensors")
         assert saved and all(methods.adapter_parameter(k) for k in saved), name  # no MLM head, no embedding matrix
+        deltas = [v.shape for k, v in saved.items() if k.endswith("trainable_tokens_delta")]
+        assert deltas == ([(rows, 32)] if rows else []), name
     assert any(k.startswith("base_model") and "ia3_l" in k for k in load_file(lang_adapters / "ia3" /
                                                                               "adapter_model.safetensors"))
 
@@ -154,7 +158,7 @@ def test_new_rows_with_a_method_without_trainable_tokens_are_refused(name, tmp_p
     assert "use method lora, dora" in str(err.value) and not (tmp_path / "x").exists()
 
 
-@pytest.mark.parametrize(("la", "task"), [("lora", "ia3"), ("ia3", "lora"), ("lora", "loha")])
+@pytest.mark.parametrize(("la", "task"), [("lora", "ia3"), ("ia3", "lora"), ("lora", "loha"), ("dora", "dora")])
 def test_language_and_task_adapters_of_different_methods_compose(la, task, lang_adapters, tmp_path, tiny_bert,
                                                                  synthetic_corpus, monkeypatch):  # fmt: skip
     kept = _trained(monkeypatch)

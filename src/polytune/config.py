@@ -521,10 +521,10 @@ class AdapterTrainingConfig:
                                    "held-out LM loss; task adapters: accuracy, entity F1 or dev loss by task, and "
                                    "the best step's weights are kept); None: never", default=None)
     patience: int = _help("stop after this many dev measurements without improvement", default=3)
-    layers_to_transform: list[int] | None = _help("LoRA only in these layer indices, the other layers stay frozen "
-                                                  "(None: every layer)", default=None)
-    from_adapter: str | None = _help("continue training this adapter or pack (`--from`): its LoRA weights, new rows "
-                                     "and head; the manifest names it as the parent (None: a fresh adapter)",
+    layers_to_transform: list[int] | None = _help("the adapter only in these layer indices, the other layers stay "
+                                                  "frozen (None: every layer; not with method ia3)", default=None)
+    from_adapter: str | None = _help("continue training this adapter or pack (`--from`): its adapter weights, new "
+                                     "rows and head; the manifest names it as the parent (None: a fresh adapter)",
                                      default=None)
 
     def _check_training(self) -> None:

@@ -168,10 +168,27 @@ def test_language_and_task_adapters_of_different_methods_compose(la, task, lang_
     assert torch.allclose(_logits(kept[0], tokenizer), _logits(model, tokenizer), atol=1e-5)
 
 
-def test_pack_manifest_records_method(lang_adapters, tmp_path):
+def test_pack_of_another_method_records_it_and_loads_like_its_adapter(lang_adapters, tmp_path, tiny_bert,
+                                                                       synthetic_corpus):  # fmt: skip
     build_pack(lang_adapters / "ia3", tmp_path / "pack")
     meta = json.loads((tmp_path / "pack" / "manifest.json").read_text())
     assert (meta["method"], meta["compose"], meta["ensemble_sum"]) == ("ia3", "merge", None)
+    train_task_adapter(_task_cfg(tiny_bert, synthetic_corpus, tmp_path / "task", method="loha"))
+    logits = [_logits(*load_classifier(str(tiny_bert), tmp_path / "task", la)[:2])
+              for la in (lang_adapters / "ia3", tmp_path / "pack")]  # fmt: skip
+    assert torch.equal(logits[0], logits[1])
+
+
+def test_from_keeps_the_parents_method(tmp_path, tiny_bert, synthetic_corpus):
+    train_task_adapter(_task_cfg(tiny_bert, synthetic_corpus, tmp_path / "parent", method="ia3", max_steps=2))
+    child = tmp_path / "child"
+    train_task_adapter(_task_cfg(tiny_bert, synthetic_corpus, child, from_adapter=str(tmp_path / "parent"),
+                                 max_steps=2))  # fmt: skip
+    assert json.loads((child / "manifest.json").read_text())["method"] == "ia3"
+    assert json.loads((child / "adapter_config.json").read_text())["peft_type"] == "IA3"
+    with pytest.raises(ConfigError, match="continues the parent's ia3 adapter; leave out method loha"):
+        train_task_adapter(_task_cfg(tiny_bert, synthetic_corpus, tmp_path / "c2", method="loha",
+                                     from_adapter=str(tmp_path / "parent"), max_steps=2))  # fmt: skip
 
 
 def test_ensembles_per_method(lang_adapters, tmp_path, tiny_bert, synthetic_corpus):

@@ -488,14 +488,21 @@ class TokenizerJargonConfig:
         _choice(self.split, "split", (*SPLITS, "all"))
 
 
+# Adapter methods (peft): the rows of `adapters/methods.py`, named here so config validates without peft.
+ADAPTER_METHODS = ("lora", "dora", "ia3", "loha")
+
+
 @dataclass
 class AdapterTrainingConfig:
-    """Settings shared by language and task adapters (peft LoRA)."""
+    """Settings shared by language and task adapters (peft LoRA, DoRA, IA3 or LoHa)."""
 
-    lora_r: int = _help("LoRA rank", default=8)
-    lora_alpha: int = _help("LoRA alpha", default=16)
-    lora_dropout: float = _help("LoRA dropout", default=0.0)
-    target_modules: list[str] = _help("module names LoRA wraps", default_factory=lambda: ["query", "value"])
+    method: str = _help("adapter method: lora | dora (LoRA with learned magnitudes) | ia3 (learned scaling "
+                        "vectors; no rank, alpha, dropout, layers or new rows) | loha (low-rank Hadamard product; "
+                        "no dropout, no new rows)", default="lora")
+    lora_r: int = _help("rank (lora, dora, loha)", default=8)
+    lora_alpha: int = _help("scaling alpha (lora, dora, loha)", default=16)
+    lora_dropout: float = _help("dropout on the adapter's input (lora, dora)", default=0.0)
+    target_modules: list[str] = _help("module names the adapter wraps", default_factory=lambda: ["query", "value"])
     max_steps: int = _help("optimizer steps", default=200)
     batch_size: int = _help("examples per step", default=16)
     learning_rate: float = _help("peak learning rate (linear decay)", default=5e-4)
@@ -514,10 +521,10 @@ class AdapterTrainingConfig:
                                    "held-out LM loss; task adapters: accuracy, entity F1 or dev loss by task, and "
                                    "the best step's weights are kept); None: never", default=None)
     patience: int = _help("stop after this many dev measurements without improvement", default=3)
-    layers_to_transform: list[int] | None = _help("LoRA only in these layer indices, the other layers stay frozen "
-                                                  "(None: every layer)", default=None)
-    from_adapter: str | None = _help("continue training this adapter or pack (`--from`): its LoRA weights, new rows "
-                                     "and head; the manifest names it as the parent (None: a fresh adapter)",
+    layers_to_transform: list[int] | None = _help("the adapter only in these layer indices, the other layers stay "
+                                                  "frozen (None: every layer; not with method ia3)", default=None)
+    from_adapter: str | None = _help("continue training this adapter or pack (`--from`): its adapter weights, new "
+                                     "rows and head; the manifest names it as the parent (None: a fresh adapter)",
                                      default=None)
 
     def _check_training(self) -> None:
@@ -530,6 +537,7 @@ class AdapterTrainingConfig:
         if self.eval_every is not None:
             _positive(self.eval_every, "eval_every")
         _choice(self.precision, "precision", ("auto", "fp32", "bf16", "fp16"))
+        _choice(self.method, "method", ADAPTER_METHODS)
         _fraction(self.lora_dropout, "lora_dropout")
         if isinstance(self.target_modules, str):
             self.target_modules = [self.target_modules]

@@ -303,18 +303,39 @@ def read_adapter_manifest(folder: str | Path, base: str, kind: str) -> dict[str,
     return manifest
 
 
+# How an adapter composes at inference: its manifest's `compose`, written from its method's row
+# (adapters/methods.py); peft's adapter_config.json says which method to load. Adapters from before methods merge.
+COMPOSE_MODES = ("merge", "stacked")
+
+
+def compose_mode(folder: str | Path) -> str:
+    """"merge" (folded into the weights) or "stacked" (kept as a peft layer), from the adapter's manifest.
+
+    Raises:
+        ModelError: a manifest naming another mode.
+    """
+    path = Path(folder) / "manifest.json"
+    mode = read_json(path, "adapter manifest").get("compose", "merge") if path.is_file() else "merge"
+    if mode not in COMPOSE_MODES:
+        raise ModelError(f"adapter {folder} composes {mode!r} (manifest compose); polytune composes "
+                         f"{' or '.join(COMPOSE_MODES)}: retrain it")
+    return mode
+
+
 def _apply_adapter(model: Any, folder: Path, merge: bool) -> Any:
+    """The adapter in `folder` on `model` (any peft method), merged into the weights when `merge` and its manifest
+    composes by merging, else kept as a peft layer."""
     from peft import PeftModel
 
     try:
         model = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
     except _load_errors() as exc:
         raise ModelError(f"adapter {folder} is corrupt or incompatible: {str(exc)[:160]}; retrain it") from exc
-    return model.merge_and_unload() if merge else model
+    return model.merge_and_unload() if merge and compose_mode(folder) == "merge" else model
 
 
 def merge_language_adapter(model: Any, base: str, folder: str | Path) -> tuple[Any, Any]:
-    """Resize `model` to the language adapter's tokenizer and merge the adapter (LoRA + new rows) into it.
+    """Resize `model` to the language adapter's tokenizer and merge the adapter (any method + new rows) into it.
 
     Returns:
         (model, tokenizer): the merged plain model and the adapter's tokenizer.
@@ -329,6 +350,9 @@ def merge_language_adapter(model: Any, base: str, folder: str | Path) -> tuple[A
     if is_pack(folder):
         verify_pack(folder, base)  # checksums first: a corrupt pack must not get as far as loading
     read_adapter_manifest(folder, base, "language")
+    if compose_mode(folder) != "merge":  # a task adapter goes onto plain weights
+        raise ModelError(f"language adapter {folder} composes stacked, and a task adapter needs it merged: retrain it "
+                         "with a method that merges")
     tokenizer = load_tokenizer(str(folder))
     resize_embeddings(model, len(tokenizer))
     return _apply_adapter(model, folder, merge=True), tokenizer

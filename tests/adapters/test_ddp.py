@@ -28,7 +28,8 @@ from pathlib import Path
 import torch
 from transformers import DataCollatorWithPadding
 from polytune.adapters.data import classification_dataset, load_split
-from polytune.adapters.trainer import fit, lora_config, wrap_peft
+from polytune.adapters.methods import peft_config
+from polytune.adapters.trainer import fit, wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.models import load_sequence_classifier, load_tokenizer
 
@@ -49,7 +50,7 @@ class Capture:
     def on_step(self, step, logs):
         captured.append(logs)
 
-fit(wrap_peft(model, lora_config(cfg, task_type="SEQ_CLS")), classification_dataset(tokenizer, records, "genre",
+fit(wrap_peft(model, peft_config(cfg, task_type="SEQ_CLS")), classification_dataset(tokenizer, records, "genre",
     labels, 64), DataCollatorWithPadding(tokenizer), cfg, callbacks=[Capture()])
 if int(os.environ.get("RANK", "0")) == 0:
     first = next(entry for entry in captured if "loss" in entry)

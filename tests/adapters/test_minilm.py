@@ -7,6 +7,7 @@ import json
 import pytest
 from safetensors.torch import load_file
 
+from polytune.adapters.methods import METHODS
 from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 
@@ -29,7 +30,7 @@ def test_minilm_language_adapter(tmp_path, minilm_path, synthetic_corpus):
     )
     assert summary["steps"] == 4
     tensors = load_file(out / "adapter_model.safetensors")
-    assert tensors and all("lora_" in k for k in tensors)  # no head, no embedding matrix
+    assert tensors and all(METHODS["lora"].prefix in k for k in tensors)  # no head, no embedding matrix
     assert json.loads((out / "manifest.json").read_text())["base"] == str(minilm_path)
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from polytune.adapters.methods import METHODS
 from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.cli.main import main
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
@@ -137,4 +138,4 @@ def test_head_warmup_fits_the_head_then_freezes_it(tmp_path, tiny_bert, syntheti
     # dev loss "before" is measured after the warm-up: a fitted head is better than uniform over the vocabulary.
     vocab = len(json.loads((tiny_bert / "tokenizer.json").read_text())["model"]["vocab"])
     assert summary["dev_loss_before"] < torch.log(torch.tensor(float(vocab))).item()
-    assert all("lora_" in k for k in load_file(tmp_path / "la" / "adapter_model.safetensors"))
+    assert all(METHODS["lora"].prefix in k for k in load_file(tmp_path / "la" / "adapter_model.safetensors"))

@@ -8,6 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from polytune.adapters.methods import METHODS
 from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 from polytune.errors import InputError, ModelError
@@ -48,7 +49,7 @@ def test_language_adapter_saves_lora_and_only_the_new_rows(lang_adapter, extende
     tensors = load_file(out / "adapter_model.safetensors")
     n_new = len(json.loads((extended_tokenizer / "extension.json").read_text())["added"])
     assert tensors[DELTA].shape == (n_new, 32)
-    lora = {k: v.shape for k, v in tensors.items() if "lora_" in k}
+    lora = {k: v.shape for k, v in tensors.items() if METHODS["lora"].prefix in k}
     assert len(lora) == 2 * 2 * 2  # 2 layers x (query, value) x (A, B)
     assert all(shape in {(8, 32), (32, 8)} for shape in lora.values())
     assert set(tensors) == set(lora) | {DELTA}  # no embedding matrix, no MLM head
@@ -101,7 +102,7 @@ def test_language_adapter_without_extension(tmp_path, tiny_bert, synthetic_corpu
     out = tmp_path / "plain"
     summary = train_language_adapter(_lang_cfg(tiny_bert, synthetic_corpus, out, max_steps=3))
     assert summary["new_tokens"] == 0 and summary["steps"] == 3
-    assert all("lora_" in k for k in load_file(out / "adapter_model.safetensors"))
+    assert all(METHODS["lora"].prefix in k for k in load_file(out / "adapter_model.safetensors"))
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,13 @@ from typing import Any
 
 import torch
 
+from polytune.adapters import methods
 from polytune.adapters.data import load_split, spread, tokenize
 from polytune.adapters.early_stop import early_stopping
 from polytune.adapters.language import _init_new_rows, _read_extension, _token_indices, _unfreeze_mlm_head
 from polytune.adapters.objectives import PairCollator, objective_loss, pool, states, teacher_states
 from polytune.adapters.parallel import load_pairs
-from polytune.adapters.trainer import device_of, fit, lora_config, save_adapter, wrap_peft
+from polytune.adapters.trainer import device_of, fit, save_adapter, wrap_peft
 from polytune.config import LanguageAdapterConfig
 from polytune.errors import ModelError
 from polytune.io import manifest
@@ -151,7 +152,7 @@ def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float],
         _stage(model, data, PairCollator(tokenizer, None, True, cfg.mlm_probability, cfg.seed + 1), cfg,
                cfg.head_warmup_steps, objective_loss({"mlm": 1.0}, poolings, cfg.align_loss, cfg.align_temperature))
         _only(model, ())
-    peft_model = wrap_peft(model, lora_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
+    peft_model = wrap_peft(model, methods.peft_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
     if mlm and not warm:
         _unfreeze_mlm_head(peft_model)
     dev_data = _dataset(tokenizer, dev, cfg.max_length)
@@ -188,6 +189,7 @@ def _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopp
         + ([Path(cfg.parallel)] if cfg.parallel else []),
         counts={**summary["pairs"], "train_records": summary["train_records"], "new_tokens": summary["new_tokens"]},
         adapter="language",
+        **methods.manifest_fields(cfg.method),
         objective=summary["objective"],
         objectives=weights,
         source_lang=cfg.source_lang,

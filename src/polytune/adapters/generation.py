@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 
+from polytune.adapters import methods
 from polytune.adapters.data import causal_dataset, pad_collator, seq2seq_dataset
 from polytune.adapters.tasks import TaskRun, dev_loss, model_and_tokenizer, weighted_loss
-from polytune.adapters.trainer import lora_config, wrap_peft
+from polytune.adapters.trainer import wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError
 from polytune.models import load_task_base
@@ -50,7 +51,7 @@ def seq2seq_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -> T
         ModelError: the base is not an encoder-decoder.
     """
     model, tokenizer = model_and_tokenizer(cfg, load_task_base(cfg.base, "seq2seq"))
-    peft_model = wrap_peft(model, lora_config(cfg, task_type="SEQ_2_SEQ_LM"))
+    peft_model = wrap_peft(model, methods.peft_config(cfg, task_type="SEQ_2_SEQ_LM"))
     template = template_for(cfg.task, cfg.text_field, cfg.prompt)
     data = {
         name: seq2seq_dataset(
@@ -76,7 +77,7 @@ def causal_lm_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) ->
     """
     model, tokenizer = model_and_tokenizer(cfg, load_task_base(cfg.base, "causal_lm"))
     bos, eos, pad = decoder_special_ids(tokenizer, model.config)
-    peft_model = wrap_peft(model, lora_config(cfg, task_type="CAUSAL_LM"))
+    peft_model = wrap_peft(model, methods.peft_config(cfg, task_type="CAUSAL_LM"))
     template = template_for(cfg.task, cfg.text_field, cfg.prompt)
     data = {
         name: causal_dataset(

@@ -1,5 +1,6 @@
-"""Language adapters: LoRA + trainable new embedding rows, trained on one language's text (MAD-X): masked LM for
-encoders, causal LM for decoders, denoising (span corruption, `denoise.py`) for encoder-decoders.
+"""Language adapters: a peft adapter (LoRA by default; `methods.py`) + trainable new embedding rows, trained on
+one language's text (MAD-X): masked LM for encoders, causal LM for decoders, denoising (span corruption,
+`denoise.py`) for encoder-decoders.
 
 The base stays frozen. A base without an MLM head (e.g. MiniLM) gets one initialized by `models.load_mlm` so
 the loss is meaningful from the first step; the head trains along and is saved beside the adapter
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from polytune.adapters import lineage
+from polytune.adapters import lineage, methods
 from polytune.adapters.data import denoise_dataset, load_split, mlm_dataset
 from polytune.adapters.denoise import DenoiseCollator
 from polytune.adapters.early_stop import early_stopping
@@ -25,7 +26,6 @@ from polytune.adapters.trainer import (
     device_of,
     fit,
     lm_collator,
-    lora_config,
     masked_lm_loss,
     save_adapter,
     wrap_peft,
@@ -71,7 +71,7 @@ def _unfreeze_mlm_head(model: Any) -> int:
     backbone = {p.data_ptr() for name, p in inner.named_parameters() if name.startswith(prefix)}
     count = 0
     for name, param in inner.named_parameters():
-        if name.startswith(prefix) or "lora_" in name or "token_adapter" in name or param.data_ptr() in backbone:
+        if name.startswith(prefix) or methods.adapter_parameter(name) or param.data_ptr() in backbone:
             continue
         param.requires_grad_(True)
         count += param.numel()
@@ -143,7 +143,7 @@ def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[in
         warm = objective == "mlm" and lineage.restore_head(model, parent)  # a kept head stays as the parent had it
         peft_model = lineage.load_parent(model, parent)
     else:
-        peft_model = wrap_peft(model, lora_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
+        peft_model = wrap_peft(model, methods.peft_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
     # A warmed-up head stays frozen: the adapter has to move the representations to it, not the reverse.
     head = _unfreeze_mlm_head(peft_model) if objective == "mlm" and not warm else 0
     log.info("language adapter %s (%s): %d train records, %d new tokens, MLM head %d params",
@@ -222,6 +222,7 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
     """
     from transformers import set_seed
 
+    methods.check_options(cfg, new_rows=_tokenizer_source(cfg) is not None)  # before anything loads
     weights = _mixed_weights(cfg)
     if weights is not None:
         from polytune.adapters.align import train_aligned_adapter
@@ -268,6 +269,7 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
         inputs=[Path(cfg.input) / cfg.lang],
         counts={"train_records": len(train), "dev_records": len(dev), "new_tokens": len(new_ids)},
         adapter="language",
+        **methods.manifest_fields(methods.method_of_parent(cfg, parent)),
         objective=objective,
         base=str(cfg.base),
         base_config_hash=config_hash(cfg.base),

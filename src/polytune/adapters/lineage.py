@@ -21,6 +21,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from polytune.adapters.methods import adapter_parameter
 from polytune.errors import ConfigError, InputError, ModelError
 from polytune.io import iter_records, read_json
 
@@ -134,8 +135,7 @@ def head_state(model: Any) -> dict[str, Any]:
     prefix = inner.base_model_prefix + "."
     backbone = {p.data_ptr() for name, p in inner.named_parameters() if name.startswith(prefix)}
     return {n: p.detach().cpu().clone().contiguous() for n, p in inner.named_parameters()
-            if not n.startswith(prefix) and "lora_" not in n and "token_adapter" not in n
-            and p.data_ptr() not in backbone}  # fmt: skip
+            if not n.startswith(prefix) and not adapter_parameter(n) and p.data_ptr() not in backbone}  # fmt: skip
 
 
 def restore_head(model: Any, folder: str | Path) -> bool:

@@ -13,8 +13,9 @@ from typing import Any
 
 import torch
 
+from polytune.adapters import methods
 from polytune.adapters.data import tokenize
-from polytune.adapters.trainer import device_of, lora_config, wrap_peft
+from polytune.adapters.trainer import device_of, wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError
 from polytune.models import load_sequence_classifier
@@ -92,7 +93,7 @@ def regression_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -
     head.config.problem_type = "regression"
     model, tokenizer = model_and_tokenizer(cfg, head)
     pooler = ["pooler"] if getattr(getattr(model, model.base_model_prefix, None), "pooler", None) is not None else None
-    peft_model = wrap_peft(model, lora_config(cfg, task_type="SEQ_CLS", modules_to_save=pooler))
+    peft_model = wrap_peft(model, methods.peft_config(cfg, model, task_type="SEQ_CLS", modules_to_save=pooler))
     collator = DataCollatorWithPadding(tokenizer)
     run = TaskRun(peft_model, tokenizer, regression_dataset(tokenizer, train, cfg),
                   regression_dataset(tokenizer, dev, cfg), collator, mse_loss)  # fmt: skip

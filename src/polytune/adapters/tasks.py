@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from polytune.adapters import lineage
+from polytune.adapters import lineage, methods
 from polytune.adapters.data import classification_dataset, load_split
 from polytune.adapters.early_stop import early_stopping
-from polytune.adapters.trainer import device_of, fit, lora_config, save_adapter, wrap_peft
+from polytune.adapters.trainer import device_of, fit, save_adapter, wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import ConfigError, InputError
 from polytune.io import manifest, read_json
@@ -160,7 +160,7 @@ def _classification(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) 
         _same_labels(cfg.from_adapter, labels)
         peft_model = lineage.load_parent(model, cfg.from_adapter)
     else:
-        peft_model = wrap_peft(model, lora_config(cfg, task_type="SEQ_CLS", modules_to_save=pooler))
+        peft_model = wrap_peft(model, methods.peft_config(cfg, model, task_type="SEQ_CLS", modules_to_save=pooler))
     collator = DataCollatorWithPadding(tokenizer)
     texts = {"train": train, "dev": dev}
     data = {k: classification_dataset(tokenizer, v, cfg.label_field, labels, cfg.max_length, cfg.text_field)
@@ -236,6 +236,7 @@ def train_task_adapter(cfg: TaskAdapterConfig, callbacks: list[Any] | None = Non
     """
     from transformers import set_seed
 
+    methods.check_options(cfg)  # before anything loads
     set_seed(cfg.seed)
     fields = {"label_field": cfg.label_field, "text_field": cfg.text_field}
     if cfg.task in ("seq2seq", "causal_lm"):  # the prompt template names the input fields instead
@@ -270,6 +271,7 @@ def train_task_adapter(cfg: TaskAdapterConfig, callbacks: list[Any] | None = Non
         inputs=[Path(cfg.input) / cfg.lang],
         counts={"train_records": len(train), "dev_records": len(dev), **_label_count(run)},
         adapter="task",
+        **methods.manifest_fields(methods.method_of_parent(cfg, parent)),
         task=cfg.task,
         base=str(cfg.base),
         base_config_hash=config_hash(cfg.base),

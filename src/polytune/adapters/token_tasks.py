@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 
+from polytune.adapters import methods
 from polytune.adapters.data import pad_collator, token_classification_dataset, words_and_tags
 from polytune.adapters.tasks import TaskRun, dev_loss, model_and_tokenizer, read_class_weights, weighted_loss
-from polytune.adapters.trainer import device_of, lora_config, wrap_peft
+from polytune.adapters.trainer import device_of, wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError, ModelError
 from polytune.models import load_task_base
@@ -72,7 +73,7 @@ def token_classification_run(cfg: TaskAdapterConfig, train: list[dict], dev: lis
     model, tokenizer = model_and_tokenizer(cfg, load_task_base(cfg.base, "token_classification", labels))
     if not getattr(tokenizer, "is_fast", False):
         raise ModelError(f"token_classification needs a fast tokenizer (word_ids); {cfg.base} has a slow one")
-    peft_model = wrap_peft(model, lora_config(cfg, task_type="TOKEN_CLS"))
+    peft_model = wrap_peft(model, methods.peft_config(cfg, task_type="TOKEN_CLS"))
     fields = (cfg.text_field, cfg.label_field)
     data = {k: token_classification_dataset(tokenizer, v, fields, labels, cfg.tag_scheme, cfg.max_length)
             for k, v in (("train", train), ("dev", dev))}  # fmt: skip

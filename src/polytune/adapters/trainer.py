@@ -1,4 +1,4 @@
-"""Shared training machinery for adapters: losses, LM batches, LoRA wrapping, atomic adapter folders.
+"""Shared training machinery for adapters: losses, LM batches, peft wrapping, atomic adapter folders.
 
 The training loop itself is `loop.fit` (re-exported here). Precision, gradient accumulation and gradient
 checkpointing come from AdapterTrainingConfig; on CPU training is fp32. Training checkpoints (`save_every`) go to a
@@ -20,11 +20,10 @@ import torch
 from polytune.adapters.checkpoints import save_every, work_dir
 from polytune.adapters.loop import fit
 from polytune.adapters.masking import LMCollator
-from polytune.config import AdapterTrainingConfig
 from polytune.errors import ModelError
 from polytune.io import atomic_path, read_json, write_json
 
-__all__ = ["device_of", "fit", "is_main_process", "lm_collator", "lora_config", "masked_lm_loss", "save_adapter",
+__all__ = ["device_of", "fit", "is_main_process", "lm_collator", "masked_lm_loss", "save_adapter",
            "save_every", "wrap_peft"]
 
 log = logging.getLogger(__name__)
@@ -59,27 +58,15 @@ def device_of(model: Any) -> torch.device:
     return next(model.parameters()).device
 
 
-def lora_config(cfg: AdapterTrainingConfig, **kwargs: Any):
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=cfg.lora_r,
-        lora_alpha=cfg.lora_alpha,
-        lora_dropout=cfg.lora_dropout,
-        target_modules=list(cfg.target_modules),
-        layers_to_transform=getattr(cfg, "layers_to_transform", None),
-        **kwargs,
-    )
-
-
-def wrap_peft(model: Any, lora: Any) -> Any:
-    """get_peft_model with a ModelError for LoRA settings the base cannot take."""
+def wrap_peft(model: Any, config: Any) -> Any:
+    """get_peft_model with a ModelError for adapter settings the base cannot take (config: `methods.peft_config`)."""
     from peft import get_peft_model
 
     try:
-        return get_peft_model(model, lora)
+        return get_peft_model(model, config)
     except ValueError as exc:  # e.g. target_modules that the base does not have
-        raise ModelError(f"cannot apply LoRA to this base: {exc}; check target_modules") from exc
+        kind = config.peft_type.value
+        raise ModelError(f"cannot apply the {kind} adapter to this base: {exc}; check target_modules") from exc
 
 
 def is_main_process() -> bool:

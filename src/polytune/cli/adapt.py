@@ -15,7 +15,9 @@ def _training_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="examples per step (default 16)")
     parser.add_argument("--learning-rate", type=float, default=5e-4, help="peak learning rate (default 5e-4)")
     parser.add_argument("--max-length", type=int, default=64, help="truncate examples to N tokens (default 64)")
-    parser.add_argument("--lora-r", type=int, default=8, help="LoRA rank (default 8)")
+    parser.add_argument("--method", default="lora", metavar="NAME",
+                        help="adapter method: lora | dora | ia3 | loha (default lora; README: Adapter methods)")
+    parser.add_argument("--lora-r", type=int, default=8, help="rank of lora, dora, loha (default 8)")
     parser.add_argument("--max-train-records", type=int, default=None, help="use at most N training records")
     parser.add_argument(
         "--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"), help="GPU precision (default auto)"
@@ -47,6 +49,7 @@ def _common(args: argparse.Namespace) -> dict:
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "max_length": args.max_length,
+        "method": args.method,
         "lora_r": args.lora_r,
         "max_train_records": args.max_train_records,
         "seed": args.seed,

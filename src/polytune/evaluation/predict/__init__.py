@@ -107,8 +107,28 @@ def _check_ensemble(base: str, folders: list[Path], weights: list[float] | None)
     return [w / sum(weights) for w in weights]
 
 
+def _ensemble_sum(base: str, folders: list[Path]) -> str:
+    """The peft combination type that sums these adapters exactly: their manifests' `ensemble_sum` (from their
+    method's row; adapters from before methods are LoRA: "cat").
+
+    Raises:
+        ModelError: a method without an exact sum, or adapters of different methods.
+    """
+    metas = {f: read_adapter_manifest(f, base, "language") for f in folders}
+    sums = {f: m.get("ensemble_sum", "cat") for f, m in metas.items()}
+    for folder, combination in sums.items():
+        if combination is None:
+            raise ModelError(f"{folder} is a {metas[folder].get('method')} adapter, whose deltas do not sum into a "
+                             "merged ensemble; use mode 'average'")
+    methods = sorted({str(m.get("method", "lora")) for m in metas.values()})
+    if len(methods) > 1 or len(set(sums.values())) > 1:
+        raise ModelError(f"a merged ensemble sums adapters of one method, these are {', '.join(methods)}; use mode "
+                         "'average'")
+    return next(iter(sums.values()))
+
+
 def load_merged_ensemble(base: str, task_adapter: str | Path, lang_adapters: list[Path], weights=None):
-    """base + the weighted sum of several language adapters' LoRA deltas (peft `cat`, exact) + task adapter.
+    """base + the weighted sum of several language adapters' deltas (LoRA: peft `cat`, exact) + task adapter.
 
     Transfer without a target adapter: adapters of related languages stand in for it. Adapters that add
     vocabulary are refused (their new rows do not sum meaningfully).
@@ -117,7 +137,7 @@ def load_merged_ensemble(base: str, task_adapter: str | Path, lang_adapters: lis
         (model, tokenizer, labels) as `models.load_classifier`.
 
     Raises:
-        ModelError: see `_check_ensemble`; an adapter adding new tokens.
+        ModelError: see `_check_ensemble` and `_ensemble_sum`; an adapter adding new tokens.
     """
     from peft import PeftModel
 
@@ -134,12 +154,13 @@ def load_merged_ensemble(base: str, task_adapter: str | Path, lang_adapters: lis
     weights = _check_ensemble(base, folders, weights)
     if any((f / "extension.json").is_file() for f in folders):
         raise ModelError("a merged ensemble needs adapters on the base vocabulary; use mode 'average' for extended")
+    combination = _ensemble_sum(base, folders)
     labels = read_labels(task_adapter)
     model = PeftModel.from_pretrained(load_sequence_classifier(base, labels), str(folders[0]), adapter_name="a0")
     for i, folder in enumerate(folders[1:], start=1):
         model.load_adapter(str(folder), adapter_name=f"a{i}")
     names = [f"a{i}" for i in range(len(folders))]
-    model.add_weighted_adapter(names, weights, "ensemble", combination_type="cat")
+    model.add_weighted_adapter(names, weights, "ensemble", combination_type=combination)
     model.set_adapter("ensemble")
     model = _apply_adapter(model.merge_and_unload(), Path(task_adapter), merge=True)
     model.eval()

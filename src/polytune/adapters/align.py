@@ -20,7 +20,7 @@ import torch
 from polytune.adapters import methods
 from polytune.adapters.data import load_split, spread, tokenize
 from polytune.adapters.early_stop import early_stopping
-from polytune.adapters.language import _init_new_rows, _read_extension, _token_indices, _unfreeze_mlm_head
+from polytune.adapters.new_rows import init_new_rows, read_extension, token_indices, unfreeze_mlm_head
 from polytune.adapters.objectives import PairCollator, objective_loss, pool, states, teacher_states
 from polytune.adapters.parallel import load_pairs
 from polytune.adapters.trainer import device_of, fit, save_adapter, wrap_peft
@@ -114,8 +114,8 @@ def _prepare(cfg: LanguageAdapterConfig, weights: dict[str, float]):
         raise ModelError(f"the tokenizer of {cfg.tokenizer or cfg.base} has no mask token; drop mlm from objectives")
     model = load_mlm(cfg.base)
     train, dev, counts = _examples(cfg, bool(weights.get("align")))
-    extension = _read_extension(cfg.tokenizer)
-    new_ids = _init_new_rows(model, extension, tokenizer, cfg, [{"text": r["target"]} for r in train]) \
+    extension = read_extension(cfg.tokenizer)
+    new_ids = init_new_rows(model, extension, tokenizer, cfg, [{"text": r["target"]} for r in train]) \
         if extension else []  # fmt: skip
     teachers = (_teachers(model, cfg, train), _teachers(model, cfg, dev)) if weights.get("align") else (None, None)
     return tokenizer, model, train, dev, counts, new_ids, teachers
@@ -148,13 +148,13 @@ def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float],
     warm = mlm and cfg.head_warmup_steps > 0
     if warm:  # fit a fresh MLM head alone on the bare base; it stays frozen afterwards
         _only(model, ())
-        _unfreeze_mlm_head(model)
+        unfreeze_mlm_head(model)
         _stage(model, data, PairCollator(tokenizer, None, True, cfg.mlm_probability, cfg.seed + 1), cfg,
                cfg.head_warmup_steps, objective_loss({"mlm": 1.0}, poolings, cfg.align_loss, cfg.align_temperature))
         _only(model, ())
-    peft_model = wrap_peft(model, methods.peft_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
+    peft_model = wrap_peft(model, methods.peft_config(cfg, trainable_token_indices=token_indices(model, new_ids)))
     if mlm and not warm:
-        _unfreeze_mlm_head(peft_model)
+        unfreeze_mlm_head(peft_model)
     dev_data = _dataset(tokenizer, dev, cfg.max_length)
     dev_collator = PairCollator(tokenizer, dev_teach, mlm, cfg.mlm_probability, cfg.seed + 3)
     batches = [dev_collator(list(dev_data.select(range(i, min(i + cfg.batch_size, len(dev_data))))))

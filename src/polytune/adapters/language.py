@@ -21,7 +21,7 @@ from polytune.adapters import lineage, methods
 from polytune.adapters.data import denoise_dataset, load_split, mlm_dataset
 from polytune.adapters.denoise import DenoiseCollator
 from polytune.adapters.early_stop import early_stopping
-from polytune.adapters.embeddings import extend_model
+from polytune.adapters.new_rows import init_new_rows, read_extension, token_indices, unfreeze_mlm_head
 from polytune.adapters.trainer import (
     device_of,
     fit,
@@ -31,8 +31,8 @@ from polytune.adapters.trainer import (
     wrap_peft,
 )
 from polytune.config import LanguageAdapterConfig
-from polytune.errors import ConfigError, InputError, ModelError
-from polytune.io import manifest, read_json
+from polytune.errors import ConfigError, ModelError
+from polytune.io import manifest
 from polytune.models import (
     config_hash,
     lm_objective,
@@ -61,52 +61,6 @@ def _lm_loss(model: Any, batches: list[dict[str, torch.Tensor]]) -> float:
     return total / count if count else float("nan")
 
 
-def _unfreeze_mlm_head(model: Any) -> int:
-    """Make the MLM head (outside the backbone) trainable, except weights tied to the input embeddings.
-
-    The head is needed to learn at all (MiniLM ships none), but it is not saved with the adapter.
-    """
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    prefix = inner.base_model_prefix + "."
-    backbone = {p.data_ptr() for name, p in inner.named_parameters() if name.startswith(prefix)}
-    count = 0
-    for name, param in inner.named_parameters():
-        if name.startswith(prefix) or methods.adapter_parameter(name) or param.data_ptr() in backbone:
-            continue
-        param.requires_grad_(True)
-        count += param.numel()
-    return count
-
-
-def _read_extension(tokenizer_dir: str | None) -> dict[str, Any] | None:
-    if tokenizer_dir is None:
-        return None
-    path = Path(tokenizer_dir) / "extension.json"
-    if not path.is_file():
-        raise ModelError(f"{tokenizer_dir} has no extension.json: give a folder made by `polytune tokenizer extend`")
-    try:
-        return read_json(path, "extension.json")
-    except InputError as exc:
-        raise ModelError(str(exc)) from exc
-
-
-def _init_new_rows(model: Any, extension: dict[str, Any], tokenizer: Any, cfg: LanguageAdapterConfig, train) -> list:
-    """Resize and initialize the new rows; FOCUS starts from subword_mean and replaces the rows it can."""
-    base_len = len(load_tokenizer(cfg.base))
-    if int(extension["base_vocab_size"]) != base_len:  # else the "new" ids would overwrite real base tokens
-        raise ModelError(
-            f"tokenizer {cfg.tokenizer} was extended from another base ({extension['base_vocab_size']} base pieces, "
-            f"not the {base_len} of {cfg.base}); extend this base's tokenizer"
-        )
-    method = "subword_mean" if cfg.init == "focus" else cfg.init
-    new_ids = extend_model(model, extension, len(tokenizer), method, cfg.seed)
-    if cfg.init == "focus":
-        from polytune.adapters.focus import focus_init
-
-        focus_init(model, extension, tokenizer, [r["text"] for r in train], cfg.seed)
-    return new_ids
-
-
 def _warm_up_head(model: Any, tokenizer: Any, train: list, cfg: LanguageAdapterConfig) -> None:
     """Fit the MLM head alone (base frozen, no backward through it) for cfg.head_warmup_steps.
 
@@ -117,7 +71,7 @@ def _warm_up_head(model: Any, tokenizer: Any, train: list, cfg: LanguageAdapterC
 
     for param in model.parameters():
         param.requires_grad_(False)
-    count = _unfreeze_mlm_head(model)
+    count = unfreeze_mlm_head(model)
     collator = lm_collator(tokenizer, True, cfg.mlm_probability, cfg.seed + 1)
     warm_cfg = replace(cfg, max_steps=cfg.head_warmup_steps, gradient_checkpointing=False, save_every=0)
     losses = fit(model, mlm_dataset(tokenizer, train, cfg.max_length), collator, warm_cfg, loss=masked_lm_loss)
@@ -133,9 +87,9 @@ def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[in
     tokenizer = load_tokenizer(parent or cfg.tokenizer or cfg.base)
     if tokenizer.pad_token is None:  # decoders (GPT-2, Llama) ship none; batches need one
         tokenizer.pad_token = tokenizer.eos_token
-    extension = _read_extension(_tokenizer_source(cfg))
+    extension = read_extension(_tokenizer_source(cfg))
     model = {"mlm": load_mlm, "clm": load_clm, "denoise": load_seq2seq}[objective](cfg.base)
-    new_ids = _init_new_rows(model, extension, tokenizer, cfg, train) if extension else []
+    new_ids = init_new_rows(model, extension, tokenizer, cfg, train) if extension else []
     warm = objective == "mlm" and cfg.head_warmup_steps > 0
     if warm:
         _warm_up_head(model, tokenizer, train, cfg)
@@ -143,9 +97,9 @@ def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[in
         warm = objective == "mlm" and lineage.restore_head(model, parent)  # a kept head stays as the parent had it
         peft_model = lineage.load_parent(model, parent)
     else:
-        peft_model = wrap_peft(model, methods.peft_config(cfg, trainable_token_indices=_token_indices(model, new_ids)))
+        peft_model = wrap_peft(model, methods.peft_config(cfg, trainable_token_indices=token_indices(model, new_ids)))
     # A warmed-up head stays frozen: the adapter has to move the representations to it, not the reverse.
-    head = _unfreeze_mlm_head(peft_model) if objective == "mlm" and not warm else 0
+    head = unfreeze_mlm_head(peft_model) if objective == "mlm" and not warm else 0
     log.info("language adapter %s (%s): %d train records, %d new tokens, MLM head %d params",
              cfg.lang, objective, len(train), len(new_ids), head)
     return tokenizer, peft_model, new_ids, objective
@@ -170,17 +124,6 @@ def _eos_pad(tokenizer: Any, model: Any) -> tuple[int, int]:
         raise ModelError("the tokenizer and the model config name no end-of-sequence token; denoising needs one")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else config.pad_token_id
     return int(eos), int(pad if pad is not None else 0)
-
-
-def _token_indices(model: Any, new_ids: list[int]) -> Any:
-    """peft trainable_token_indices: the new ids, in the untied output head too when there is one."""
-    if not new_ids:
-        return None
-    output = model.get_output_embeddings()
-    if output is None or output.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr():
-        return new_ids
-    names = {id(m): n.split(".")[-1] for n, m in model.named_modules()}
-    return {names[id(model.get_input_embeddings())]: new_ids, names[id(output)]: new_ids}
 
 
 def _mixed_weights(cfg: LanguageAdapterConfig) -> dict[str, float] | None:

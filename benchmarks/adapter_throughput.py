@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--quick", action="store_true", help="10 steps")
     args = parser.parse_args()
-    from polytune.io import resolve_resource
+    from polytune.resources import resolve_resource
 
     base, steps = resolve_resource(args.base), 10 if args.quick else args.steps
     tokens = _tokens(base, args.corpus, args.lang, steps * SETTINGS["batch_size"])

@@ -35,9 +35,10 @@ from polytune.corpus.sources import TRANSLATIONS, bible_records  # noqa: E402
 from polytune.evaluation.metrics import get_metric  # noqa: E402
 from polytune.evaluation.predict import classify, classify_average, load_merged_ensemble  # noqa: E402
 from polytune.evaluation.stats import percentile_interval, resampled_scores, summarize_delta  # noqa: E402
-from polytune.io import resolve_resource, write_json, write_jsonl  # noqa: E402
+from polytune.io import write_json, write_jsonl  # noqa: E402
 from polytune.langcodes import normalize  # noqa: E402
 from polytune.models import load_classifier  # noqa: E402
+from polytune.resources import resolve_resource  # noqa: E402
 
 SEED = 13
 METRICS = ("accuracy", "macro_f1")

@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--out", default="runs/parity", help="work folder (Bible text is kept between runs)")
     parser.add_argument("--quick", action="store_true", help="3,000 verses per language instead of all")
     args = parser.parse_args()
-    from polytune.io import resolve_resource
+    from polytune.resources import resolve_resource
     from polytune.zoo import build_model
 
     out = Path(args.out)

@@ -46,9 +46,10 @@ from polytune.corpus.sources import TRANSLATIONS, bible_records  # noqa: E402
 from polytune.evaluation.metrics import get_metric  # noqa: E402
 from polytune.evaluation.predict import classify  # noqa: E402
 from polytune.evaluation.stats import percentile_interval, resampled_scores, summarize_delta  # noqa: E402
-from polytune.io import iter_records, resolve_resource, write_json, write_jsonl  # noqa: E402
+from polytune.io import iter_records, write_json, write_jsonl  # noqa: E402
 from polytune.langcodes import normalize  # noqa: E402
 from polytune.models import load_classifier, load_mlm, load_tokenizer, merge_language_adapter  # noqa: E402
+from polytune.resources import resolve_resource  # noqa: E402
 from polytune.tokenizer.extend import extend_tokenizer  # noqa: E402
 
 SEED = 13

@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 
 from polytune.errors import ConfigError, InputError, did_you_mean
-from polytune.io import resolve_resource
 from polytune.langcodes import normalize
 from polytune.prompts import prompt_fields
+from polytune.resources import check_resource
 
 SPLITS = ("train", "dev", "test")
 LID_BACKENDS = ("langid", "py3langid", "fasttext", "heliport")  # polytune.corpus.langid's registry (a test checks)
@@ -425,7 +425,7 @@ class TokenizerExtendConfig:
     seed: int = _help("seed", default=13)
 
     def __post_init__(self) -> None:
-        self.base = resolve_resource(self.base)
+        self.base = check_resource(self.base)  # a zoo: or pkg: spec is resolved when the step runs
         self.input, self.out = Path(self.input), Path(self.out)
         self.jargon = Path(self.jargon) if self.jargon is not None else None
         self.guard_input = Path(self.guard_input) if self.guard_input is not None else None
@@ -480,7 +480,7 @@ class TokenizerJargonConfig:
     split: str = _help("use records of this split", default="all")
 
     def __post_init__(self) -> None:
-        self.base = resolve_resource(self.base)
+        self.base = check_resource(self.base)  # a zoo: or pkg: spec is resolved when the step runs
         self.domain, self.out = Path(self.domain), Path(self.out)
         self.general = Path(self.general) if self.general is not None else None
         for name in ("top", "min_count", "min_ratio", "min_tokens"):
@@ -641,7 +641,7 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
         _positive(self.embedding_steps, "embedding_steps", allow_zero=True)
         _positive(self.mean_span_length, "mean_span_length")
         _positive(self.head_warmup_steps, "head_warmup_steps", allow_zero=True)
-        self.base = resolve_resource(self.base)
+        self.base = check_resource(self.base)  # a zoo: or pkg: spec is resolved when the step runs
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)
         _choice(self.init, "init", ("subword_mean", "mean", "random", "focus"))
@@ -696,7 +696,7 @@ class TaskAdapterConfig(AdapterTrainingConfig):
             raise ConfigError(f"class_weights weigh labels of classification tasks, not {self.task}; remove it")
         if self.prompt is not None:
             prompt_fields(self.prompt)
-        self.base = resolve_resource(self.base)
+        self.base = check_resource(self.base)  # a zoo: or pkg: spec is resolved when the step runs
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)
         self._check_training()
@@ -774,7 +774,7 @@ class EvalConfig:
                                           "(spread evenly; default: max_records)", default=None)  # fmt: skip
 
     def __post_init__(self) -> None:
-        self.base = resolve_resource(self.base)
+        self.base = check_resource(self.base)  # a zoo: or pkg: spec is resolved when the step runs
         self.input, self.out = Path(self.input), Path(self.out)
         self.systems = [
             s if isinstance(s, SystemConfig) else from_dict(SystemConfig, s, "system") for s in self.systems

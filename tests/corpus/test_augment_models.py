@@ -115,3 +115,39 @@ def test_model_errors(tmp_path, synthetic_corpus, tiny_gpt2):
     with pytest.raises(ConfigError, match="lm_generate prompt '{topic}: ' names a field records lack"):
         run({"model": str(tiny_gpt2), "prompt": "{topic}: "}, "lm_generate")
     assert not (tmp_path / "x").exists()
+
+
+def _pickled(model: Path, folder: Path) -> Path:
+    """A copy of `model` whose only weights are pytorch_model.bin, written with torch.save as older tools did."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    shutil.copytree(model, folder)
+    torch.save(load_file(folder / "model.safetensors"), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    return folder
+
+
+@pytest.mark.parametrize(("op", "params"), [("back_translation", {"max_new_tokens": 6}),
+                                            ("lm_generate", {"prefix_words": 3, "max_new_tokens": 6})])  # fmt: skip
+def test_model_operations_follow_the_weights_policy(tmp_path, synthetic_corpus, tiny_t5, tiny_gpt2, op, params):
+    """Pickle-only weights are refused naming --allow-pickle; inside allowing_pickle() they load, and give the
+    texts the same weights give as safetensors (so they were read, not freshly initialized)."""
+    from polytune.models import allowing_pickle
+
+    model = tiny_t5 if op == "back_translation" else tiny_gpt2
+    pickled = _pickled(model, tmp_path / "pickled")
+
+    def augment(folder: Path, out: str) -> list[dict]:
+        ops = [{"name": op, "ratio": 0.05, "params": {"model": str(folder), **params}}]
+        run_augment(AugmentConfig(input=synthetic_corpus, out=tmp_path / out, ops=ops, langs=["eng"], seed=3))
+        return [r for r in _records(tmp_path / out) if r.get("augmented_by") == op]
+
+    with pytest.raises(ModelError, match="only pickle weights.*--allow-pickle") as refused:
+        augment(pickled, "refused")
+    assert str(pickled) in str(refused.value) and not (tmp_path / "refused").exists()
+    with allowing_pickle():
+        made = augment(pickled, "allowed")
+    assert made and [r["text"] for r in made] == [r["text"] for r in augment(model, "safetensors")]

@@ -11,7 +11,8 @@ import pytest
 
 import polytune
 from polytune.errors import PolytuneError
-from polytune.io import atomic_path, record_files, resolve_resource
+from polytune.io import atomic_path, record_files
+from polytune.resources import resolve_resource
 
 SRC = Path(polytune.__file__).parent
 FORBIDDEN = {

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from polytune.errors import ConfigError, ModelError, did_you_mean
+from polytune.models import resize_embeddings  # composition resizes too, so it lives in models/
 
 log = logging.getLogger(__name__)
 
@@ -112,22 +113,6 @@ def check_extension(extension: dict[str, Any], tokenizer_len: int, where: str) -
             f"[{base_vocab}, {tokenizer_len}) of its tokenizer; rebuild the extended tokenizer"
         )
     return added
-
-
-def resize_embeddings(model: Any, vocab_len: int) -> int:
-    """Grow the input (and tied output) embeddings to hold `vocab_len` ids; never shrink.
-
-    A base whose matrix already has padding rows beyond its tokenizer keeps them.
-
-    Returns:
-        The number of rows after resizing.
-    """
-    rows = model.get_input_embeddings().weight.shape[0]
-    if vocab_len > rows:
-        # mean_resizing would sample from a covariance we overwrite anyway: skip it.
-        model.resize_token_embeddings(vocab_len, mean_resizing=False)
-        rows = vocab_len
-    return rows
 
 
 def extend_model(model: Any, extension: dict[str, Any], tokenizer_len: int, method: str, seed: int) -> list[int]:

@@ -57,7 +57,7 @@ def test_records(corpus: str | Path, lang: str) -> dict[str, Any] | None:
 
 def weights_hash(folder: str | Path) -> str:
     """The sha256 of an adapter's weights file: the same for an adapter and the pack built from it."""
-    from polytune.adapters.packs import sha256
+    from polytune.models.packs import sha256
 
     path = Path(folder) / WEIGHTS
     if not path.is_file():
@@ -71,8 +71,8 @@ def read_parent(folder: str | Path, kind: str, base: str) -> dict[str, Any]:
     Raises:
         ModelError: not an adapter of that kind, a pack that fails verification, or another base.
     """
-    from polytune.adapters.packs import is_pack, verify_pack
     from polytune.models import config_hash
+    from polytune.models.packs import is_pack, verify_pack
 
     folder = Path(folder)
     path = folder / "manifest.json"

@@ -3,13 +3,13 @@
 A pack holds the adapter (LoRA + trained new rows, safetensors), its tokenizer, the new rows on their own
 (`new_rows.safetensors`: ids and trained values, for tools that do not use peft), `extension.json` when the
 vocabulary was extended, and `manifest.json`: the adapter's manifest plus a `pack` entry with the sha256 of every
-other file and the base's name, revision and config hash. `models.merge_language_adapter` verifies a pack
-before loading it, so a corrupt file or a pack for another base is refused with both hashes named.
+other file and the base's name, revision and config hash. This module writes packs; reading and verifying them
+(`verify_pack`, `is_pack`, `chain_status`, re-exported here) live in `models/packs.py`, since composition verifies
+a pack before loading it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from pathlib import Path
@@ -17,19 +17,12 @@ from typing import Any
 
 from polytune.errors import ModelError
 from polytune.io import atomic_path, read_json, write_json
+from polytune.models.packs import PACK_FORMAT, UNHASHED, read_language_manifest, sha256
+from polytune.models.packs import chain_status as chain_status  # reading and verifying packs live in models/
+from polytune.models.packs import is_pack as is_pack
+from polytune.models.packs import verify_pack as verify_pack
 
 log = logging.getLogger(__name__)
-
-PACK_FORMAT = "polytune-pack/1"
-_SKIP = {"manifest.json", "README.md"}  # the manifest cannot hash itself; a README may be edited freely
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def base_revision(base: str) -> str | None:
@@ -74,7 +67,7 @@ def build_pack(adapter: str | Path, out: str | Path) -> dict[str, Any]:
         ModelError: the folder is not a language adapter, or its rows do not match its extension.json.
     """
     adapter, out = Path(adapter), Path(out)
-    meta = _adapter_manifest(adapter)
+    meta = read_language_manifest(adapter)
     ext_path = adapter / "extension.json"
     extension = read_json(ext_path, "extension.json") if ext_path.is_file() else None
     with atomic_path(out) as tmp:
@@ -83,7 +76,7 @@ def build_pack(adapter: str | Path, out: str | Path) -> dict[str, Any]:
             if file.is_file() and file.name != "manifest.json":
                 shutil.copyfile(file, tmp / file.name)
         rows = _new_rows(adapter, extension, tmp / "new_rows.safetensors")
-        files = {f.name: sha256(f) for f in sorted(tmp.iterdir()) if f.name not in _SKIP}
+        files = {f.name: sha256(f) for f in sorted(tmp.iterdir()) if f.name not in UNHASHED}
         pack = {
             "format": PACK_FORMAT,
             "files": files,
@@ -97,77 +90,3 @@ def build_pack(adapter: str | Path, out: str | Path) -> dict[str, Any]:
     log.info("packed %s (%s) into %s: %d files, %d bytes", adapter, meta.get("lang"), out, len(files), size)
     return {"out": str(out), "lang": meta.get("lang"), "files": len(files), "new_rows": rows, "bytes": size,
             "base": meta.get("base"), "base_config_hash": meta.get("base_config_hash")}
-
-
-def _adapter_manifest(folder: Path) -> dict[str, Any]:
-    if not (folder / "adapter_config.json").is_file() or not (folder / "manifest.json").is_file():
-        raise ModelError(f"{folder} is not a language adapter folder: train one with `polytune adapt language`")
-    try:
-        meta = read_json(folder / "manifest.json", "adapter manifest")
-    except ValueError as exc:
-        raise ModelError(str(exc)) from exc
-    if meta.get("adapter") != "language":
-        raise ModelError(f"{folder} is a {meta.get('adapter')!r} adapter; only language adapters are packed")
-    return meta
-
-
-def verify_pack(folder: str | Path, base: str | None = None) -> dict[str, Any]:
-    """Check a pack: every listed file present with its sha256, no unlisted file, and (given `base`) the base.
-
-    Args:
-        folder: the pack folder.
-        base: a base model folder to check the pack against (config hash), or None to check the files only.
-
-    Returns:
-        Summary: folder, lang, files, base, base_config_hash, base_ok (None when no base was given).
-
-    Raises:
-        ModelError: not a pack, a file missing, changed or unlisted, or the pack was made for another base.
-    """
-    folder = Path(folder)
-    meta = _adapter_manifest(folder)
-    pack = meta.get("pack")
-    if not isinstance(pack, dict) or pack.get("format") != PACK_FORMAT:
-        raise ModelError(f"{folder} is an adapter but not a pack (no {PACK_FORMAT} entry): run `polytune pack build`")
-    listed = pack.get("files", {})
-    present = {f.name for f in folder.iterdir() if f.is_file() and f.name not in _SKIP}
-    for name in sorted(set(listed) | present):
-        if name not in present:
-            raise ModelError(f"pack {folder}: {name} is missing; re-copy the pack")
-        if name not in listed:
-            raise ModelError(f"pack {folder}: {name} is not part of the pack; remove it or rebuild the pack")
-        if sha256(folder / name) != listed[name]:
-            raise ModelError(f"pack {folder}: {name} does not match its sha256 {listed[name][:12]}; re-copy the pack")
-    base_ok = None
-    if base is not None:
-        from polytune.models import config_hash
-
-        actual = config_hash(base)
-        if actual != pack.get("base_config_hash"):
-            raise ModelError(
-                f"pack {folder} was made for base {pack.get('base')!r} (config hash {pack.get('base_config_hash')}), "
-                f"not for {base} (config hash {actual}); load it on its own base"
-            )
-        base_ok = True
-    return {"folder": str(folder), "lang": meta.get("lang"), "files": len(listed), "base": pack.get("base"),
-            "base_config_hash": pack.get("base_config_hash"), "base_ok": base_ok, "lineage": chain_status(meta)}
-
-
-def chain_status(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """The manifest's lineage chain (parent first), each ancestor with `status`: its weights on disk match its
-    recorded hash (`verified`), differ (`changed`), or are not there (`not on disk`: the hash stands alone)."""
-    chain = [dict(entry) for entry in (meta.get("lineage") or {}).get("chain", [])]
-    for entry in chain:
-        weights = Path(str(entry.get("folder"))) / "adapter_model.safetensors"
-        entry["status"] = ("not on disk" if not weights.is_file() else
-                           "verified" if sha256(weights) == entry.get("hash") else "changed since")  # fmt: skip
-    return chain
-
-
-def is_pack(folder: str | Path) -> bool:
-    """True when the folder's manifest has a pack entry (cheap; no hashing)."""
-    path = Path(folder) / "manifest.json"
-    try:
-        return path.is_file() and isinstance(read_json(path, "manifest").get("pack"), dict)
-    except ValueError:
-        return False

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,11 +16,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_doctor)
 
 
+def _devices() -> dict | None:
+    """CUDA/MPS devices when torch is installed (reading them imports it), else None."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    from polytune.models.devices import devices
+
+    return devices()
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from polytune.cli.common import print_json
     from polytune.environment import report
 
-    info = report()
+    info = report(_devices())
     if args.json:
         print_json(info)
         return 0

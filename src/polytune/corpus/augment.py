@@ -11,8 +11,9 @@ Only records with `split: train` (and no `augmented_by`) are sources. An augment
 (so it keeps the split and the labels), replaces `text`, and adds `augmented_by` (the operation) and `source_id`,
 so evaluation and dedup can tell it apart. Each train record yields floor(ratio) new records per operation, plus
 one more with probability frac(ratio), decided by a generator seeded by (seed, operation, language, id): the
-choice does not depend on file order or batch size. The two model operations import torch lazily (via
-`polytune.generation`); the text operations never load it.
+choice does not depend on file order or batch size. The two model operations generate through
+`polytune.models.generation` (the path prediction uses; models load under the weights policy, so
+`--allow-pickle` reaches them) and import torch lazily; the text operations never load it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from polytune.config import AugmentConfig, AugmentOp
 from polytune.corpus.lexicon import load_lexicon
 from polytune.errors import ConfigError, InputError, did_you_mean
 from polytune.io import atomic_path, iter_records, manifest, record_files, write_json
+from polytune.prompts import prompt_fields, render_prompt
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,7 @@ def _text_op(name: str, params: dict[str, Any]) -> Apply:
 
 
 def _back_translation(p: dict[str, Any]) -> Apply:
-    from polytune.generation import Seq2SeqGenerator  # torch loads only when this operation is used
+    from polytune.models.generation import Seq2SeqGenerator  # torch loads only when this operation is used
 
     options = {"max_new_tokens": p["max_new_tokens"], "num_beams": p["num_beams"]}
     forward = Seq2SeqGenerator(p["model"], prefix=p["prefix"], **options)
@@ -166,17 +168,19 @@ def _back_translation(p: dict[str, Any]) -> Apply:
 
 
 def _lm_generate(p: dict[str, Any]) -> Apply:
-    from polytune.generation import CausalGenerator
+    from polytune.models.generation import CausalGenerator
 
+    prompt_fields(p["prompt"])  # a template over record fields, as task prompts are: checked before the model loads
     lm = CausalGenerator(p["model"], max_new_tokens=p["max_new_tokens"], temperature=p["temperature"],
                          top_p=p["top_p"])  # fmt: skip
 
     def apply(records: list[dict[str, Any]], _rngs: list[random.Random], seed: int) -> list[str | None]:
         prefixes = [" ".join(r["text"].split()[: p["prefix_words"]]) for r in records]
         try:
-            prompts = [p["prompt"].format_map({**r, "prefix": x}) for r, x in zip(records, prefixes, strict=True)]
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ConfigError(f"lm_generate prompt {p['prompt']!r} names a field records lack ({exc})") from exc
+            prompts = [render_prompt(p["prompt"], {**r, "prefix": x})
+                       for r, x in zip(records, prefixes, strict=True)]  # fmt: skip
+        except InputError as exc:
+            raise ConfigError(f"lm_generate prompt {p['prompt']!r} names a field records lack: {exc}") from exc
         keep = "{prefix}" in p["prompt"]  # the new text starts with the source's words it was prompted with
         return [(f"{x} {c}" if keep else c) if c else None for x, c in zip(prefixes, lm(prompts, seed), strict=True)]
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from polytune.config import TokenizerAnalyzeConfig
 from polytune.errors import InputError, ModelError
-from polytune.io import atomic_path, manifest, resolve_resource, write_json
+from polytune.io import atomic_path, manifest, write_json
+from polytune.resources import resolve_resource
 from polytune.tokenizer.report import describe, jargon_stats, markdown_report, normalization_stats, parity
 from polytune.tokenizer.train import select_records
 

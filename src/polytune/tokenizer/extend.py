@@ -33,6 +33,7 @@ from typing import Any
 from polytune.config import TokenizerExtendConfig
 from polytune.errors import InputError
 from polytune.io import atomic_path, manifest, write_json
+from polytune.resources import resolved
 from polytune.tokenizer.analyze import load_tokenizer, tokenizer_file
 from polytune.tokenizer.families import Family, get_family
 from polytune.tokenizer.measure import ENGLISH, MAX_ENGLISH_RECORDS, Scan, english_culprits, measure, pretokenize
@@ -223,6 +224,7 @@ def extend_tokenizer(cfg: TokenizerExtendConfig) -> dict[str, Any]:
     import sentencepiece as spm
     from tokenizers import Tokenizer
 
+    cfg = resolved(cfg)  # a zoo: or pkg: base becomes its folder (the manifest records the folder)
     base, data, source, family, changes = _base(cfg)
     scan = _scan(cfg, base, family)
     with atomic_path(cfg.out) as tmp:

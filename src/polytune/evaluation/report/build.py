@@ -29,6 +29,7 @@ from polytune.evaluation.stats import check_settings
 from polytune.evaluation.suites import suite_plan
 from polytune.io import atomic_path, file_hash, manifest, read_json, write_json
 from polytune.langcodes import display_name
+from polytune.resources import resolved
 
 __all__ = ["build_report", "input_manifests", "read_fertility", "run_eval", "score_found", "summary_lines"]
 
@@ -297,6 +298,7 @@ def run_eval(cfg: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         ConfigError: a suite contradicts the config, or a language has no suite.
         ModelError: a model or adapter cannot be loaded.
     """
+    cfg = resolved(cfg)  # a zoo: or pkg: base becomes its folder (the manifest records the folder)
     plan = suite_plan(cfg)  # a bad suite fails here, before predict imports torch or loads a model
     # predict pulls torch and transformers: import it only when predicting, so scoring stays light.
     from polytune.evaluation.predict import predict

@@ -1,0 +1,15 @@
+"""The devices torch sees, for `polytune doctor` (torch is imported only when asked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def devices() -> dict[str, Any]:
+    """CUDA/MPS availability and device names (for `polytune doctor`)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []
+    return {"cuda": cuda, "cuda_version": torch.version.cuda, "cuda_devices": names, "mps": mps}

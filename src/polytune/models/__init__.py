@@ -16,8 +16,10 @@ torch, transformers and peft are imported inside the functions, so importing thi
 from __future__ import annotations
 
 from polytune.models.compose import (
+    COMPOSE_MODES,
     LABELED_TASKS,
     apply_adapter,
+    compose_mode,
     load_classifier,
     load_task_model,
     merge_language_adapter,
@@ -27,7 +29,7 @@ from polytune.models.compose import (
     resize_embeddings,
 )
 from polytune.models.devices import devices
-from polytune.models.ensembles import check_ensemble, load_merged_ensemble
+from polytune.models.ensembles import check_ensemble, ensemble_sum, load_merged_ensemble
 from polytune.models.generation import CausalGenerator, Seq2SeqGenerator, generate_causal, generate_seq2seq
 from polytune.models.loading import (
     check_task_architecture,
@@ -48,6 +50,7 @@ from polytune.models.packs import is_pack, verify_pack
 from polytune.models.weights import allowing_pickle, load_pretrained, pickle_allowed
 
 __all__ = [
+    "COMPOSE_MODES",
     "LABELED_TASKS",
     "CausalGenerator",
     "Seq2SeqGenerator",
@@ -55,8 +58,10 @@ __all__ = [
     "apply_adapter",
     "check_ensemble",
     "check_task_architecture",
+    "compose_mode",
     "config_hash",
     "devices",
+    "ensemble_sum",
     "generate_causal",
     "generate_seq2seq",
     "init_missing_head",

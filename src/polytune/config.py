@@ -13,15 +13,14 @@ from typing import Any
 
 import yaml
 
+from polytune import registry
 from polytune.errors import ConfigError, InputError, did_you_mean
 from polytune.io import resolve_resource
 from polytune.langcodes import normalize
 from polytune.prompts import prompt_fields
 
 SPLITS = ("train", "dev", "test")
-LID_BACKENDS = ("langid", "py3langid", "fasttext", "heliport")  # polytune.corpus.langid's registry (a test checks)
 VOTE = "vote"  # the ensemble of `voters`, usable where a backend is named
-TASKS = ("sequence_classification", "token_classification", "seq2seq", "causal_lm", "regression")
 TAG_SCHEMES = ("IOB2", "BIOES")
 
 
@@ -44,6 +43,11 @@ def _positive(value: Any, name: str, allow_zero: bool = False) -> None:
 def _fraction(value: Any, name: str) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
         raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")
+
+
+def _registered(value: Any, name: str, kind: str, *extra: str) -> None:
+    """`value` names a row of the registry's `kind` table (or one of `extra`): what config accepts is the table."""
+    _choice(value, name, (*extra, *registry.names(kind)))
 
 
 def _choice(value: Any, name: str, choices: tuple[str, ...]) -> None:
@@ -130,8 +134,9 @@ class LidEvalConfig:
         if not self.backends:
             raise ConfigError("lid eval: give at least one backend, e.g. langid or mine=fasttext:model.bin")
         for name, spec in self.backends.items():
-            if spec.partition(":")[0] not in LID_BACKENDS:
-                raise ConfigError(f"lid eval: backend {name}={spec!r} is not one of {', '.join(LID_BACKENDS)}")
+            if spec.partition(":")[0] not in registry.names("lid_backends"):
+                raise ConfigError(f"lid eval: backend {name}={spec!r} is not one of "
+                                  f"{', '.join(registry.names('lid_backends'))}")
         self.vote = [self.vote] if isinstance(self.vote, str) else list(self.vote or [])
         _vote_members(self.vote, self.vote_weights, list(self.backends), "lid eval: vote")
         if VOTE in self.backends and self.vote:
@@ -205,14 +210,14 @@ class FilterConfig:
                                      ("second_backend", self.second_backend, self.second_model)):  # fmt: skip
             if backend is None and name == "second_backend":
                 continue
-            _choice(backend, name, (*LID_BACKENDS, VOTE) if name == "backend" else LID_BACKENDS)
+            _registered(backend, name, "lid_backends", *([VOTE] if name == "backend" else []))
             if backend == "fasttext" and not model:
                 raise ConfigError(f"{name} fasttext needs model: the path of a .bin/.ftz fastText LID model")
         _choice(self.ensemble, "ensemble", ("agree", "fallback"))
         self.voters = [str(v) for v in ([self.voters] if isinstance(self.voters, str) else self.voters or [])]
         if self.backend == VOTE:
             for spec in self.voters:
-                _choice(spec.partition(":")[0], f"voter {spec!r}", LID_BACKENDS)
+                _registered(spec.partition(":")[0], f"voter {spec!r}", "lid_backends")
                 if spec == "fasttext":
                     raise ConfigError("voter fasttext needs its model: write it as fasttext:MODEL.bin")
             _vote_members(self.voters, self.vote_weights, self.voters, "filter: voters")
@@ -300,7 +305,7 @@ class BalanceConfig:
     def __post_init__(self) -> None:
         self.input, self.out = Path(self.input), Path(self.out)
         self.langs = _langs(self.langs, "langs")
-        _choice(self.strategy, "strategy", ("temperature", "proportional", "uniform", "unimax", "manual"))
+        _registered(self.strategy, "strategy", "balance_strategies")
         _positive(self.temperature, "temperature")
         if self.alpha is not None:
             _positive(self.alpha, "alpha")
@@ -355,20 +360,16 @@ class ClassWeightsConfig:
             raise ConfigError("label_field must name the record field holding the label, e.g. genre")
 
 
-AUGMENT_OPS = ("sentence_shuffle", "word_swap", "synonyms", "code_switch", "back_translation", "lm_generate")
-
-
 @dataclass
 class AugmentOp:
     """One augmentation operation: its name, how many new records per train record, and its own parameters."""
 
-    name: str = _help("operation: " + " | ".join(AUGMENT_OPS))
+    name: str = _help("operation: " + " | ".join(registry.names("augment_ops")))
     ratio: float = _help("new records per train record (0.5: every other one; 2: two each)", default=1.0)
     params: dict[str, Any] = _help("operation parameters (lexicon, model, prob, ...)", default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.name not in AUGMENT_OPS:
-            raise ConfigError(f"unknown augmentation {self.name!r}{did_you_mean(str(self.name), AUGMENT_OPS)}")
+        registry.check("augment_ops", self.name)
         _positive(self.ratio, f"{self.name} ratio")
         if not isinstance(self.params, dict):
             raise ConfigError(f"{self.name} params must be a mapping, got {self.params!r}")
@@ -544,7 +545,6 @@ class AdapterTrainingConfig:
             self.layers_to_transform = sorted(set(layers))
 
 
-LANGUAGE_OBJECTIVES = ("mlm", "clm", "denoise", "align")
 MIXABLE_OBJECTIVES = ("align", "mlm")
 
 
@@ -623,7 +623,7 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     def __post_init__(self) -> None:
         if not self.base or not self.lang:
             raise ConfigError("language adapter: base and lang are required")
-        _choice(self.objective, "objective", ("auto", *LANGUAGE_OBJECTIVES))
+        _registered(self.objective, "objective", "objectives", "auto")
         self.objectives = objective_weights(self.objectives, self.objective)
         self.source_lang = normalize(self.source_lang)
         self.parallel = Path(self.parallel) if self.parallel is not None else None
@@ -679,7 +679,7 @@ class TaskAdapterConfig(AdapterTrainingConfig):
             raise ConfigError("task adapter: base is required")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
-        _choice(self.task, "task", TASKS)
+        _registered(self.task, "task", "task_types")
         _choice(self.tag_scheme, "tag_scheme", TAG_SCHEMES)
         if self.task == "regression" and (self.class_weights or self.label_smoothing):
             raise ConfigError("regression (a float label, MSE loss) takes no class_weights or label_smoothing; "
@@ -820,24 +820,36 @@ class EvalConfig:
             raise ConfigError("retrieval needs source_lang: the language whose records share ids with the targets")
 
 
-def from_dict(cls: type, data: dict[str, Any] | None, section: str) -> Any:
-    """Build a config dataclass from a dict; an unknown key is a ConfigError with 'did you mean'."""
+def from_dict(cls: type, data: dict[str, Any] | None, section: str, noun: str = "key") -> Any:
+    """Build a dataclass from a mapping; an unknown key is a one-line ConfigError with "did you mean".
+
+    The one parser of every checked mapping: config sections, eval suites, augment op parameters, tune blocks.
+
+    Example: from_dict(AugmentOp, {"nmae": "word_swap"}, "augment op") -> ConfigError "augment op: unknown key
+    'nmae' (did you mean 'name'?)"
+
+    Args:
+        cls: the dataclass; its fields are the keys allowed.
+        data: the mapping (None: empty).
+        section: what the message names first, e.g. "filter" or a file path.
+        noun: what the message calls a key, e.g. "parameter".
+    """
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{section}: expected a mapping, got {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in names:
-            raise ConfigError(f"{section}: unknown key {key!r}{did_you_mean(str(key), names)}")
+            raise ConfigError(f"{section}: unknown {noun} {key!r}{did_you_mean(str(key), names)}")
     try:
         return cls(**data)
     except TypeError as exc:  # a required field is missing
-        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data and _required(f)]
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data and is_required(f)]
         raise ConfigError(f"{section}: missing {', '.join(missing) or 'a required key'}") from exc
 
 
-def _required(f: dataclasses.Field) -> bool:
+def is_required(f: dataclasses.Field) -> bool:
     return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 

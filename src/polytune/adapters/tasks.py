@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from polytune import registry
 from polytune.adapters import lineage
 from polytune.adapters.data import classification_dataset, load_split
 from polytune.adapters.early_stop import early_stopping
@@ -146,7 +147,7 @@ def model_and_tokenizer(cfg: TaskAdapterConfig, model: Any) -> tuple[Any, Any]:
     return model, load_tokenizer(cfg.base)
 
 
-def _classification(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -> TaskRun:
+def sequence_classification_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -> TaskRun:
     from transformers import DataCollatorWithPadding
 
     labels = sorted({str(r[cfg.label_field]) for r in train})
@@ -196,21 +197,6 @@ def _parent(cfg: TaskAdapterConfig, train: list[dict]) -> dict[str, Any] | None:
     return parent
 
 
-def _builders() -> dict[str, Callable[[TaskAdapterConfig, list[dict], list[dict]], TaskRun]]:
-    # Imported here: those modules build on TaskRun and the helpers above.
-    from polytune.adapters.generation import causal_lm_run, seq2seq_run
-    from polytune.adapters.regression import regression_run
-    from polytune.adapters.token_tasks import token_classification_run
-
-    return {
-        "sequence_classification": _classification,
-        "token_classification": token_classification_run,
-        "seq2seq": seq2seq_run,
-        "causal_lm": causal_lm_run,
-        "regression": regression_run,
-    }
-
-
 def train_task_adapter(cfg: TaskAdapterConfig, callbacks: list[Any] | None = None) -> dict[str, Any]:
     """Train a task adapter of cfg.task on the train split of cfg.lang and measure it on the dev split.
 
@@ -243,7 +229,7 @@ def train_task_adapter(cfg: TaskAdapterConfig, callbacks: list[Any] | None = Non
     train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records, **fields)
     dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records, **fields)
     parent = _parent(cfg, train)
-    run = _builders()[cfg.task](cfg, train, dev)
+    run = registry.load("task_types", cfg.task)(cfg, train, dev)  # a task type's run builder
     before = run.dev_before() if run.dev_before is not None else {}
     stopper = _stopper(cfg, run)
     losses = fit(run.model, run.train_data, run.collator, cfg, loss=run.loss,

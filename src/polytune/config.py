@@ -24,8 +24,9 @@ VOTE = "vote"  # the ensemble of `voters`, usable where a backend is named
 TAG_SCHEMES = ("IOB2", "BIOES")
 
 
-def _help(text: str, **kwargs: Any) -> Any:
-    return field(metadata={"help": text}, **kwargs)
+def _help(text: str, registry: str | None = None, **kwargs: Any) -> Any:
+    """A field with its help text (README, CLI) and, for a name out of a registry table, that table's kind."""
+    return field(metadata={"help": text, **({"registry": registry} if registry else {})}, **kwargs)
 
 
 def _langs(values: Any, name: str) -> list[str]:
@@ -160,10 +161,11 @@ class FilterConfig:
     out: Path = _help("output folder: <lang>/ shards, rejected/<reason>.jsonl, stats.json, manifest.json")
     backend: str = _help(
         "language-ID backend: langid | py3langid | heliport (GPLv3 extra lid-gpl) | fasttext | vote (of `voters`)",
-        default="langid",
+        default="langid", registry="lid_backends",
     )
     model: str | None = _help("fastText model (.bin/.ftz) for backend fasttext", default=None)
-    second_backend: str | None = _help("a second LID backend for an ensemble (see `ensemble`)", default=None)
+    second_backend: str | None = _help("a second LID backend for an ensemble (see `ensemble`)", default=None,
+                                       registry="lid_backends")
     second_model: str | None = _help("fastText model of the second backend", default=None)
     ensemble: str = _help(
         "with a second backend: agree (both top-1 must match, else `lid_disagreement`) | fallback (the second "
@@ -285,7 +287,8 @@ class BalanceConfig:
     input: Path = _help("filtered corpus folder (<lang>/ shards)")
     out: Path = _help("output folder: mixture/part-NNNNN.jsonl shards, mix.json, manifest.json")
     langs: list[str] = _help("languages to mix (empty: every language in the corpus)", default_factory=list)
-    strategy: str = _help("sampling: temperature | proportional | uniform | unimax | manual", default="temperature")
+    strategy: str = _help("sampling: temperature | proportional | uniform | unimax | manual", default="temperature",
+                          registry="balance_strategies")
     temperature: float = _help("tau: p_l proportional to n_l^(1/tau); 1 = proportional, large = uniform", default=3.0)
     alpha: float | None = _help("alpha = 1/tau (XLM-R/mT5 style); when set it replaces temperature", default=None)
     unimax_epochs: float = _help("UniMax: at most this many epochs of any language", default=4.0)
@@ -595,7 +598,7 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     objective: str = _help("auto (mlm for encoders, clm for decoders, denoise for encoder-decoders) | mlm | clm | "
                            "denoise (span corruption: T5 sentinels, else the mask token, else span deletion) | "
                            "align (encoders: match the frozen base's representation of the source translation)",
-                           default="auto")
+                           default="auto", registry="objectives")
     objectives: dict[str, float] | None = _help(
         "weights of mixed objectives, e.g. {align: 1.0, mlm: 0.5} (CLI: align=1,mlm=0.5); replaces objective. "
         "None: objective alone", default=None
@@ -662,7 +665,7 @@ class TaskAdapterConfig(AdapterTrainingConfig):
     task: str = _help(
         "sequence_classification | token_classification (tags per word, e.g. NER) | seq2seq (encoder-decoder "
         "generation) | causal_lm (prompted generation with a decoder) | regression (a float label, MSE loss)",
-        default="sequence_classification"
+        default="sequence_classification", registry="task_types",
     )  # fmt: skip
     text_field: str = _help(
         "record field of the input: text, or for token_classification a list of words (a string is split on "

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from polytune import config as C
+from polytune.cli.adapt import FLAGS as ADAPT_FLAGS
 from polytune.cli.main import build_parser
 from polytune.cli.options import config_options, generated_fields
 
@@ -30,7 +31,8 @@ GENERATED = {" ".join(path): sub for path, sub in _commands(build_parser()) if g
 
 def test_the_simple_command_groups_are_generated():
     assert {"balance", "class-weights", "filter", "sources", "lid train", "lid eval", "augment", "tokenizer extend",
-            "tokenizer jargon", "tokenizer analyze"} <= set(GENERATED)  # fmt: skip
+            "tokenizer jargon", "tokenizer analyze", "eval", "eval score", "adapt language", "adapt task"} <= set(
+        GENERATED)  # fmt: skip
 
 
 @pytest.mark.parametrize("command", sorted(GENERATED))
@@ -44,9 +46,9 @@ def test_every_generated_flag_defaults_to_none_and_names_its_field(command):
         for name in names:
             action = by_dest[name]
             assert action.default is None, (command, name)
-            flag = "--" + name.replace("_", "-")
-            bools = ("--no-" + name.replace("_", "-"), flag)
-            assert flag in action.option_strings or set(bools) & set(action.option_strings), (command, name)
+            flag = ADAPT_FLAGS.get(name) if command.startswith("adapt") else None
+            flags = {flag} if flag else {"--" + name.replace("_", "-"), "--no-" + name.replace("_", "-")}
+            assert flags & set(action.option_strings), (command, name)
             assert fields[name].metadata["help"].replace("%", "%%")[:30] in (action.help or ""), (command, name)
 
 

@@ -15,7 +15,7 @@ import argparse
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +59,21 @@ def _help(f: dataclasses.Field) -> str:
     return (f"{text} (default {shown})" if shown else text).replace("%", "%%")
 
 
-def add_config_flags(parser: argparse.ArgumentParser, cls: type, names: Iterable[str] | None = None, *,
-                     exclude: Iterable[str] = (), required: Iterable[str] = (),
-                     flags: dict[str, str] | None = None) -> list[str]:  # fmt: skip
+def add_config_flags(parser: argparse.ArgumentParser | Any, cls: type, names: Iterable[str] | None = None, *,
+                     exclude: Iterable[str] = (), required: Iterable[str] = (), optional: Iterable[str] = (),
+                     flags: dict[str, str] | None = None,
+                     parse: dict[str, Callable[[str], Any]] | None = None) -> list[str]:  # fmt: skip
     """Add one flag per field of `cls` (all, or `names`), every default None; return the field names added.
 
     Args:
-        parser: the command's parser.
+        parser: the command's parser, or an argument group of it (calls for one class add up).
         cls: the config dataclass the command builds.
         names: the fields to expose (default: every field that has a flag type).
         exclude: fields the command adds by hand.
         required: fields the command line must give although the dataclass has a default (e.g. `base`);
-            fields without a default are required anyway.
+            fields without a default are required anyway, unless named in `optional` (the handler checks them).
         flags: field -> flag for the few spelled otherwise (e.g. {"gradient_accumulation_steps": "--grad-accum"}).
+        parse: field -> the function that reads its value, for a type the annotation cannot say (int or float).
 
     A bool field with default True becomes `--no-NAME` (store False), one with default False `--NAME` (store True).
     """
@@ -93,14 +95,14 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, names: Iterable
             options.update(action="store_const", const=not on)
             options["help"] = ("turn off: " if on else "") + f.metadata.get("help", "").replace("%", "%%")
         else:
-            options.update(type=kind, metavar=_metavar(f, name))
+            options.update(type=(parse or {}).get(name, kind), metavar=_metavar(f, name))
             if many:
                 options["nargs"] = "+"
-            if name in required or dataclasses.MISSING is f.default is f.default_factory:
+            if name in required or (dataclasses.MISSING is f.default is f.default_factory and name not in optional):
                 options["required"] = True
         parser.add_argument(flag, **options)
         added.append(name)
-    parser.set_defaults(**{_key(cls): tuple(added)})  # what `config_options` passes on
+    parser.set_defaults(**{_key(cls): (*(parser.get_default(_key(cls)) or ()), *added)})  # for `config_options`
     return added
 
 
@@ -122,6 +124,19 @@ def config_options(args: argparse.Namespace, cls: type) -> dict[str, Any]:
     Example: `polytune balance --input c --out m --budget 10` -> {"input": "c", "out": "m", "budget": 10}
     """
     return {name: getattr(args, name) for name in getattr(args, _key(cls)) if getattr(args, name) is not None}
+
+
+def config_defaults(args: argparse.Namespace, cls: type, names: Iterable[str]) -> dict[str, Any]:
+    """Each named field as given on the command line, else the dataclass default: for a command that calls a
+    function with some of a config's settings rather than building the config."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    out = {}
+    for name in names:
+        value, f = getattr(args, name, None), fields[name]
+        if value is None and f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+        out[name] = value if value is not None else (None if f.default is dataclasses.MISSING else f.default)
+    return out
 
 
 def generated_fields(args_or_defaults: Any) -> dict[str, tuple[str, ...]]:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 
-from polytune.cli.common import add_seed, parse_pairs
-from polytune.cli.options import add_config_flags, config_options
+from polytune.cli.common import parse_pairs
+from polytune.cli.options import add_config_flags, config_defaults, config_options
 from polytune.config import TokenizerAnalyzeConfig, TokenizerExtendConfig, TokenizerJargonConfig
+
+# `tokenizer train` (no config of its own) takes the SentencePiece fields of `tokenizer extend`, with their defaults.
+TRAIN = ("input", "out", "langs", "split", "vocab_size", "model_type", "character_coverage", "seed")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,23 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     analyze.set_defaults(handler=_analyze)
 
     train = commands.add_parser("train", help="train a plain SentencePiece model on a corpus")
-    _add_corpus(train, split="train")
-    _add_spm(train)
+    add_config_flags(train, TokenizerExtendConfig, TRAIN)
     train.set_defaults(handler=_train)
-
-
-def _add_corpus(parser: argparse.ArgumentParser, split: str) -> None:
-    parser.add_argument("--input", required=True, help="corpus or mixture folder, or a records file")
-    parser.add_argument("--out", required=True, help="output folder (replaced atomically)")
-    parser.add_argument("--langs", nargs="+", default=[], help="languages to use, e.g. nya_Latn (default: all)")
-    parser.add_argument("--split", default=split, help=f"records of this split: train|dev|test|all (default {split})")
-
-
-def _add_spm(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vocab-size", type=int, default=8000, help="SentencePiece vocabulary size (default 8000)")
-    parser.add_argument("--model-type", default="unigram", help="SentencePiece algorithm: unigram|bpe")
-    parser.add_argument("--character-coverage", type=float, default=0.9995, help="share of characters covered")
-    add_seed(parser)
 
 
 def _extend(args: argparse.Namespace) -> int:
@@ -93,10 +81,9 @@ def _jargon(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from polytune.tokenizer.train import train_from_corpus
 
-    summary = train_from_corpus(
-        args.input, args.out, vocab_size=args.vocab_size, model_type=args.model_type,
-        character_coverage=args.character_coverage, seed=args.seed, langs=args.langs, split=args.split,
-    )  # fmt: skip
-    print(f"trained {args.model_type} SentencePiece: {summary['vocab_size']} pieces, {summary['records']} records")
+    settings = config_defaults(args, TokenizerExtendConfig, TRAIN)  # the SentencePiece settings of `extend`
+    summary = train_from_corpus(settings.pop("input"), settings.pop("out"), **settings)
+    print(f"trained {settings['model_type']} SentencePiece: {summary['vocab_size']} pieces, "
+          f"{summary['records']} records")
     print(f"  model: {summary['model']}")
     return 0

@@ -186,6 +186,10 @@ class FastTextBackend(LidBackend):
         keys = self._keys
         return [list(zip(map(keys.__getitem__, lab), row, strict=True)) for lab, row in zip(labels, rows, strict=True)]
 
+    def _predict_topk(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        labels, probs = self._model.f.multilinePredict([t + "\n" for t in texts], k, 0.0, "strict")
+        return [list(zip(lab, row, strict=True)) for lab, row in zip(labels, _score_rows(probs, None), strict=True)]
+
     @functools.cached_property
     def _keys(self) -> dict[str, str | None]:
         return {label: label_key(label) for label in self._model.get_labels()}

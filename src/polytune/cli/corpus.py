@@ -93,7 +93,7 @@ def _filter(args: argparse.Namespace) -> int:
     from polytune.corpus.filters import reconciliation
     from polytune.corpus.steps import run_filter
 
-    options = config_options(args, FilterConfig) | {"langs": split_langs(args.langs)}
+    options = config_options(args, FilterConfig) | {"inputs": args.inputs, "langs": split_langs(args.langs)}
     if args.threshold is not None:
         options["threshold"] = parse_threshold(args.threshold)
     if args.vote_weights is not None:

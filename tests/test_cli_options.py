@@ -95,3 +95,28 @@ def test_every_readme_command_still_parses(command):
     except SystemExit as exc:  # argparse: an unknown or malformed flag
         pytest.fail(f"polytune {command}: argparse exit {exc.code}")
     assert callable(args.handler)
+
+
+def _tiny(default: int) -> type:
+    @dataclasses.dataclass
+    class Tiny:
+        path: Path = C._help("where")
+        size: int = C._help("how many", default=default)
+        strict: bool = C._help("refuse odd sizes", default=True)
+        names: list[str] = C._help("which", default_factory=list)
+
+    return Tiny
+
+
+@pytest.mark.parametrize("default", [7, 9])
+def test_the_dataclass_default_is_the_only_default(default):
+    cls, parser = _tiny(default), argparse.ArgumentParser()
+    from polytune.cli.options import add_config_flags
+
+    assert add_config_flags(parser, cls) == ["path", "size", "strict", "names"]
+    assert cls(**config_options(parser.parse_args(["--path", "p"]), cls)).size == default
+    assert f"(default {default})" in " ".join(parser.format_help().split())
+    args = parser.parse_args(["--path", "p", "--size", "3", "--no-strict", "--names", "a", "b"])
+    assert config_options(args, cls) == {"path": "p", "size": 3, "strict": False, "names": ["a", "b"]}
+    with pytest.raises(SystemExit):  # a field without a default is a required flag
+        parser.parse_args(["--size", "3"])

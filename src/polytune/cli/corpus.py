@@ -13,18 +13,13 @@ import argparse
 from typing import Any
 
 from polytune.cli.common import parse_pairs
-from polytune.cli.options import add_config_flags, config_options, given_options
+from polytune.cli.options import add_config_flags, config_options
 from polytune.config import FilterConfig, LidEvalConfig, LidTrainConfig, SourcesConfig
 
 
 def split_langs(values: list[str] | None) -> list[str]:
     """Languages as separate words and/or commas. Example: ["eng_Latn,nya", "ara"] -> ["eng_Latn", "nya", "ara"]."""
     return [part for value in values or [] for part in value.split(",") if part]
-
-
-def given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
-    """The options the user set (None means unset), so the config dataclass keeps its own defaults."""
-    return given_options(args, names)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

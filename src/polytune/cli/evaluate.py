@@ -114,7 +114,7 @@ def _score(args: argparse.Namespace) -> int:
 
     names = ("baseline", "metrics", "langs", "fertility", "lang_info", *BOOTSTRAP)
     settings = config_defaults(args, EvalConfig, names)  # what `eval score` leaves out: EvalConfig's defaults
-    options = {**settings, "n_resamples": settings.pop("bootstrap"), "corpus": args.corpus}
+    options = {"n_resamples": settings.pop("bootstrap"), "corpus": args.corpus, **settings}
     options["metrics"], options["langs"] = options["metrics"] or None, options["langs"] or None  # []: chosen / all
     if args.refs:
         report = score_files(args.refs, parse_hyp_specs(args.hyp), args.out, args.lang, **options)

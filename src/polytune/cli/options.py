@@ -1,7 +1,7 @@
 """CLI flags generated from the config dataclasses, so an option is defined once: in config.py.
 
 A field `max_chars: int | None = _help("maximum characters ...")` becomes `--max-chars N` with the field's help,
-its type, and default None meaning "not given"; `given_options` then passes only what was given, so the
+its type, and default None meaning "not given"; `config_options` then passes only what was given, so the
 dataclass default is the only default (the help shows it, read from the field). A field whose metadata names a
 registry table (`registry="lid_backends"`) lists that table's names. Fields the command line spells its own way
 (a NAME=VALUE list, a positional) stay hand-written in the command's module; `flags` names the exceptions.
@@ -144,7 +144,3 @@ def generated_fields(args_or_defaults: Any) -> dict[str, tuple[str, ...]]:
     items = vars(args_or_defaults) if not isinstance(args_or_defaults, dict) else args_or_defaults
     return {k.removeprefix("_flags_of_"): v for k, v in items.items() if k.startswith("_flags_of_")}
 
-
-def given_options(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
-    """The named options the user gave (None means not given), so the config dataclass keeps its own defaults."""
-    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}

@@ -31,8 +31,8 @@ GENERATED = {" ".join(path): sub for path, sub in _commands(build_parser()) if g
 
 def test_the_simple_command_groups_are_generated():
     assert {"balance", "class-weights", "filter", "sources", "lid train", "lid eval", "augment", "tokenizer extend",
-            "tokenizer jargon", "tokenizer analyze", "eval", "eval score", "adapt language", "adapt task"} <= set(
-        GENERATED)  # fmt: skip
+            "tokenizer jargon", "tokenizer analyze", "tokenizer train", "eval", "eval score", "report", "explain",
+            "adapt language", "adapt task"} <= set(GENERATED)  # fmt: skip
 
 
 @pytest.mark.parametrize("command", sorted(GENERATED))

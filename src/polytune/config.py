@@ -823,6 +823,45 @@ class EvalConfig:
             raise ConfigError("retrieval needs source_lang: the language whose records share ids with the targets")
 
 
+@dataclass
+class ExplainConfig:
+    """What `polytune explain` explains and how: word attributions (Integrated Gradients) and attention maps."""
+
+    base: str = _help("base model folder (or hub id)")
+    task_adapter: str = _help("sequence-classification task adapter folder")
+    input: Path = _help("filtered corpus folder")
+    out: Path = _help("output folder (explain.json, explain.html)")
+    systems: list[SystemConfig] = _help("systems as in evaluation (default: the task adapter alone)",
+                                        default_factory=list)
+    langs: list[str] = _help("languages, e.g. nya_Latn ara_Arab (empty: all)", default_factory=list)
+    split: str = _help("records of this split", default="test")
+    max_records: int | None = _help("records per language", default=200)
+    record_ids: list[str] = _help("records to draw attention maps for", default_factory=list)
+    n_steps: int = _help("Integrated Gradients steps", default=32)
+    baseline: str = _help("IG baseline: every piece replaced by the pad or the mask id, pad | mask", default="pad")
+    layer: int | None = _help("attention layer, 0-based (None: the last)", default=None)
+    head: int | None = _help("attention head, 0-based (None: the mean of the heads)", default=None)
+    rollout: bool = _help("attention rollout over all layers instead", default=False)
+    top_k: int = _help("words listed per class", default=10)
+    batch_size: int = _help("records per IG batch", default=8)
+    max_length: int = _help("truncate records to this many tokens", default=64)
+    show: int = _help("records shown highlighted in the HTML (all are in the JSON)", default=20)
+
+    def __post_init__(self) -> None:
+        if self.baseline not in ("pad", "mask"):
+            raise ConfigError(f"baseline must be pad or mask, got {self.baseline!r}")
+        for name in ("n_steps", "top_k", "batch_size", "max_length"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be a positive whole number, got {getattr(self, name)!r}")
+        for name in ("layer", "head"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise InputError(f"--{name} {getattr(self, name)} is out of range: give 0 or more")
+        # Records come from an EvalConfig, so language keys and systems are checked exactly as `polytune eval` does.
+        self.eval = EvalConfig(base=self.base, task_adapter=self.task_adapter, input=self.input, out=self.out,
+                               systems=self.systems, langs=self.langs, split=self.split, max_records=None)  # fmt: skip
+        self.base, self.systems, self.langs = self.eval.base, self.eval.systems, self.eval.langs
+
+
 def from_dict(cls: type, data: dict[str, Any] | None, section: str, noun: str = "key") -> Any:
     """Build a dataclass from a mapping; an unknown key is a one-line ConfigError with "did you mean".
 

@@ -13,20 +13,20 @@ from typing import Any
 
 import yaml
 
+from polytune import registry
 from polytune.errors import ConfigError, InputError, did_you_mean
 from polytune.langcodes import normalize
 from polytune.prompts import prompt_fields
 from polytune.resources import check_resource
 
 SPLITS = ("train", "dev", "test")
-LID_BACKENDS = ("langid", "py3langid", "fasttext", "heliport")  # polytune.corpus.langid's registry (a test checks)
 VOTE = "vote"  # the ensemble of `voters`, usable where a backend is named
-TASKS = ("sequence_classification", "token_classification", "seq2seq", "causal_lm", "regression")
 TAG_SCHEMES = ("IOB2", "BIOES")
 
 
-def _help(text: str, **kwargs: Any) -> Any:
-    return field(metadata={"help": text}, **kwargs)
+def _help(text: str, registry: str | None = None, **kwargs: Any) -> Any:
+    """A field with its help text (README, CLI) and, for a name out of a registry table, that table's kind."""
+    return field(metadata={"help": text, **({"registry": registry} if registry else {})}, **kwargs)
 
 
 def _langs(values: Any, name: str) -> list[str]:
@@ -44,6 +44,11 @@ def _positive(value: Any, name: str, allow_zero: bool = False) -> None:
 def _fraction(value: Any, name: str) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
         raise ConfigError(f"{name} must be between 0 and 1, got {value!r}")
+
+
+def _registered(value: Any, name: str, kind: str, *extra: str) -> None:
+    """`value` names a row of the registry's `kind` table (or one of `extra`): what config accepts is the table."""
+    _choice(value, name, (*extra, *registry.names(kind)))
 
 
 def _choice(value: Any, name: str, choices: tuple[str, ...]) -> None:
@@ -130,8 +135,9 @@ class LidEvalConfig:
         if not self.backends:
             raise ConfigError("lid eval: give at least one backend, e.g. langid or mine=fasttext:model.bin")
         for name, spec in self.backends.items():
-            if spec.partition(":")[0] not in LID_BACKENDS:
-                raise ConfigError(f"lid eval: backend {name}={spec!r} is not one of {', '.join(LID_BACKENDS)}")
+            if spec.partition(":")[0] not in registry.names("lid_backends"):
+                raise ConfigError(f"lid eval: backend {name}={spec!r} is not one of "
+                                  f"{', '.join(registry.names('lid_backends'))}")
         self.vote = [self.vote] if isinstance(self.vote, str) else list(self.vote or [])
         _vote_members(self.vote, self.vote_weights, list(self.backends), "lid eval: vote")
         if VOTE in self.backends and self.vote:
@@ -155,10 +161,11 @@ class FilterConfig:
     out: Path = _help("output folder: <lang>/ shards, rejected/<reason>.jsonl, stats.json, manifest.json")
     backend: str = _help(
         "language-ID backend: langid | py3langid | heliport (GPLv3 extra lid-gpl) | fasttext | vote (of `voters`)",
-        default="langid",
+        default="langid", registry="lid_backends",
     )
     model: str | None = _help("fastText model (.bin/.ftz) for backend fasttext", default=None)
-    second_backend: str | None = _help("a second LID backend for an ensemble (see `ensemble`)", default=None)
+    second_backend: str | None = _help("a second LID backend for an ensemble (see `ensemble`)", default=None,
+                                       registry="lid_backends")
     second_model: str | None = _help("fastText model of the second backend", default=None)
     ensemble: str = _help(
         "with a second backend: agree (both top-1 must match, else `lid_disagreement`) | fallback (the second "
@@ -205,14 +212,14 @@ class FilterConfig:
                                      ("second_backend", self.second_backend, self.second_model)):  # fmt: skip
             if backend is None and name == "second_backend":
                 continue
-            _choice(backend, name, (*LID_BACKENDS, VOTE) if name == "backend" else LID_BACKENDS)
+            _registered(backend, name, "lid_backends", *([VOTE] if name == "backend" else []))
             if backend == "fasttext" and not model:
                 raise ConfigError(f"{name} fasttext needs model: the path of a .bin/.ftz fastText LID model")
         _choice(self.ensemble, "ensemble", ("agree", "fallback"))
         self.voters = [str(v) for v in ([self.voters] if isinstance(self.voters, str) else self.voters or [])]
         if self.backend == VOTE:
             for spec in self.voters:
-                _choice(spec.partition(":")[0], f"voter {spec!r}", LID_BACKENDS)
+                _registered(spec.partition(":")[0], f"voter {spec!r}", "lid_backends")
                 if spec == "fasttext":
                     raise ConfigError("voter fasttext needs its model: write it as fasttext:MODEL.bin")
             _vote_members(self.voters, self.vote_weights, self.voters, "filter: voters")
@@ -280,7 +287,8 @@ class BalanceConfig:
     input: Path = _help("filtered corpus folder (<lang>/ shards)")
     out: Path = _help("output folder: mixture/part-NNNNN.jsonl shards, mix.json, manifest.json")
     langs: list[str] = _help("languages to mix (empty: every language in the corpus)", default_factory=list)
-    strategy: str = _help("sampling: temperature | proportional | uniform | unimax | manual", default="temperature")
+    strategy: str = _help("sampling: temperature | proportional | uniform | unimax | manual", default="temperature",
+                          registry="balance_strategies")
     temperature: float = _help("tau: p_l proportional to n_l^(1/tau); 1 = proportional, large = uniform", default=3.0)
     alpha: float | None = _help("alpha = 1/tau (XLM-R/mT5 style); when set it replaces temperature", default=None)
     unimax_epochs: float = _help("UniMax: at most this many epochs of any language", default=4.0)
@@ -300,7 +308,7 @@ class BalanceConfig:
     def __post_init__(self) -> None:
         self.input, self.out = Path(self.input), Path(self.out)
         self.langs = _langs(self.langs, "langs")
-        _choice(self.strategy, "strategy", ("temperature", "proportional", "uniform", "unimax", "manual"))
+        _registered(self.strategy, "strategy", "balance_strategies")
         _positive(self.temperature, "temperature")
         if self.alpha is not None:
             _positive(self.alpha, "alpha")
@@ -355,20 +363,16 @@ class ClassWeightsConfig:
             raise ConfigError("label_field must name the record field holding the label, e.g. genre")
 
 
-AUGMENT_OPS = ("sentence_shuffle", "word_swap", "synonyms", "code_switch", "back_translation", "lm_generate")
-
-
 @dataclass
 class AugmentOp:
     """One augmentation operation: its name, how many new records per train record, and its own parameters."""
 
-    name: str = _help("operation: " + " | ".join(AUGMENT_OPS))
+    name: str = _help("operation: " + " | ".join(registry.names("augment_ops")))
     ratio: float = _help("new records per train record (0.5: every other one; 2: two each)", default=1.0)
     params: dict[str, Any] = _help("operation parameters (lexicon, model, prob, ...)", default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.name not in AUGMENT_OPS:
-            raise ConfigError(f"unknown augmentation {self.name!r}{did_you_mean(str(self.name), AUGMENT_OPS)}")
+        registry.check("augment_ops", self.name)
         _positive(self.ratio, f"{self.name} ratio")
         if not isinstance(self.params, dict):
             raise ConfigError(f"{self.name} params must be a mapping, got {self.params!r}")
@@ -489,7 +493,7 @@ class TokenizerJargonConfig:
 
 
 # Adapter methods (peft): the rows of `adapters/methods.py`, named here so config validates without peft.
-ADAPTER_METHODS = ("lora", "dora", "ia3", "loha")
+ADAPTER_METHODS = registry.names("adapter_methods")  # rows of adapters/methods.py
 
 
 @dataclass
@@ -498,7 +502,7 @@ class AdapterTrainingConfig:
 
     method: str = _help("adapter method: lora | dora (LoRA with learned magnitudes) | ia3 (learned scaling "
                         "vectors; no rank, alpha, dropout, layers or new rows) | loha (low-rank Hadamard product; "
-                        "no dropout, no new rows)", default="lora")
+                        "no dropout, no new rows)", default="lora", registry="adapter_methods")
     lora_r: int = _help("rank (lora, dora, loha)", default=8)
     lora_alpha: int = _help("scaling alpha (lora, dora, loha)", default=16)
     lora_dropout: float = _help("dropout on the adapter's input (lora, dora)", default=0.0)
@@ -537,7 +541,7 @@ class AdapterTrainingConfig:
         if self.eval_every is not None:
             _positive(self.eval_every, "eval_every")
         _choice(self.precision, "precision", ("auto", "fp32", "bf16", "fp16"))
-        _choice(self.method, "method", ADAPTER_METHODS)
+        _registered(self.method, "method", "adapter_methods")
         _fraction(self.lora_dropout, "lora_dropout")
         if isinstance(self.target_modules, str):
             self.target_modules = [self.target_modules]
@@ -552,7 +556,6 @@ class AdapterTrainingConfig:
             self.layers_to_transform = sorted(set(layers))
 
 
-LANGUAGE_OBJECTIVES = ("mlm", "clm", "denoise", "align")
 MIXABLE_OBJECTIVES = ("align", "mlm")
 
 
@@ -603,7 +606,7 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     objective: str = _help("auto (mlm for encoders, clm for decoders, denoise for encoder-decoders) | mlm | clm | "
                            "denoise (span corruption: T5 sentinels, else the mask token, else span deletion) | "
                            "align (encoders: match the frozen base's representation of the source translation)",
-                           default="auto")
+                           default="auto", registry="objectives")
     objectives: dict[str, float] | None = _help(
         "weights of mixed objectives, e.g. {align: 1.0, mlm: 0.5} (CLI: align=1,mlm=0.5); replaces objective. "
         "None: objective alone", default=None
@@ -631,7 +634,7 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     def __post_init__(self) -> None:
         if not self.base or not self.lang:
             raise ConfigError("language adapter: base and lang are required")
-        _choice(self.objective, "objective", ("auto", *LANGUAGE_OBJECTIVES))
+        _registered(self.objective, "objective", "objectives", "auto")
         self.objectives = objective_weights(self.objectives, self.objective)
         self.source_lang = normalize(self.source_lang)
         self.parallel = Path(self.parallel) if self.parallel is not None else None
@@ -670,7 +673,7 @@ class TaskAdapterConfig(AdapterTrainingConfig):
     task: str = _help(
         "sequence_classification | token_classification (tags per word, e.g. NER) | seq2seq (encoder-decoder "
         "generation) | causal_lm (prompted generation with a decoder) | regression (a float label, MSE loss)",
-        default="sequence_classification"
+        default="sequence_classification", registry="task_types",
     )  # fmt: skip
     text_field: str = _help(
         "record field of the input: text, or for token_classification a list of words (a string is split on "
@@ -687,7 +690,7 @@ class TaskAdapterConfig(AdapterTrainingConfig):
             raise ConfigError("task adapter: base is required")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
-        _choice(self.task, "task", TASKS)
+        _registered(self.task, "task", "task_types")
         _choice(self.tag_scheme, "tag_scheme", TAG_SCHEMES)
         if self.task == "regression" and (self.class_weights or self.label_smoothing):
             raise ConfigError("regression (a float label, MSE loss) takes no class_weights or label_smoothing; "
@@ -828,24 +831,75 @@ class EvalConfig:
             raise ConfigError("retrieval needs source_lang: the language whose records share ids with the targets")
 
 
-def from_dict(cls: type, data: dict[str, Any] | None, section: str) -> Any:
-    """Build a config dataclass from a dict; an unknown key is a ConfigError with 'did you mean'."""
+@dataclass
+class ExplainConfig:
+    """What `polytune explain` explains and how: word attributions (Integrated Gradients) and attention maps."""
+
+    base: str = _help("base model folder (or hub id)")
+    task_adapter: str = _help("sequence-classification task adapter folder")
+    input: Path = _help("filtered corpus folder")
+    out: Path = _help("output folder (explain.json, explain.html)")
+    systems: list[SystemConfig] = _help("systems as in evaluation (default: the task adapter alone)",
+                                        default_factory=list)
+    langs: list[str] = _help("languages, e.g. nya_Latn ara_Arab (empty: all)", default_factory=list)
+    split: str = _help("records of this split", default="test")
+    max_records: int | None = _help("records per language", default=200)
+    record_ids: list[str] = _help("records to draw attention maps for", default_factory=list)
+    n_steps: int = _help("Integrated Gradients steps", default=32)
+    baseline: str = _help("IG baseline: every piece replaced by the pad or the mask id, pad | mask", default="pad")
+    layer: int | None = _help("attention layer, 0-based (None: the last)", default=None)
+    head: int | None = _help("attention head, 0-based (None: the mean of the heads)", default=None)
+    rollout: bool = _help("attention rollout over all layers instead", default=False)
+    top_k: int = _help("words listed per class", default=10)
+    batch_size: int = _help("records per IG batch", default=8)
+    max_length: int = _help("truncate records to this many tokens", default=64)
+    show: int = _help("records shown highlighted in the HTML (all are in the JSON)", default=20)
+
+    def __post_init__(self) -> None:
+        if self.baseline not in ("pad", "mask"):
+            raise ConfigError(f"baseline must be pad or mask, got {self.baseline!r}")
+        for name in ("n_steps", "top_k", "batch_size", "max_length"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be a positive whole number, got {getattr(self, name)!r}")
+        for name in ("layer", "head"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise InputError(f"--{name} {getattr(self, name)} is out of range: give 0 or more")
+        # Records come from an EvalConfig, so language keys and systems are checked exactly as `polytune eval` does.
+        self.eval = EvalConfig(base=self.base, task_adapter=self.task_adapter, input=self.input, out=self.out,
+                               systems=self.systems, langs=self.langs, split=self.split, max_records=None)  # fmt: skip
+        self.base, self.systems, self.langs = self.eval.base, self.eval.systems, self.eval.langs
+
+
+def from_dict(cls: type, data: dict[str, Any] | None, section: str, noun: str = "key") -> Any:
+    """Build a dataclass from a mapping; an unknown key is a one-line ConfigError with "did you mean".
+
+    The one parser of every checked mapping: config sections, eval suites, augment op parameters, tune blocks.
+
+    Example: from_dict(AugmentOp, {"nmae": "word_swap"}, "augment op") -> ConfigError "augment op: unknown key
+    'nmae' (did you mean 'name'?)"
+
+    Args:
+        cls: the dataclass; its fields are the keys allowed.
+        data: the mapping (None: empty).
+        section: what the message names first, e.g. "filter" or a file path.
+        noun: what the message calls a key, e.g. "parameter".
+    """
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{section}: expected a mapping, got {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in names:
-            raise ConfigError(f"{section}: unknown key {key!r}{did_you_mean(str(key), names)}")
+            raise ConfigError(f"{section}: unknown {noun} {key!r}{did_you_mean(str(key), names)}")
     try:
         return cls(**data)
     except TypeError as exc:  # a required field is missing
-        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data and _required(f)]
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data and is_required(f)]
         raise ConfigError(f"{section}: missing {', '.join(missing) or 'a required key'}") from exc
 
 
-def _required(f: dataclasses.Field) -> bool:
+def is_required(f: dataclasses.Field) -> bool:
     return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from polytune.adapters import methods, tasks
+from polytune.adapters import methods
 from polytune.adapters.packs import build_pack
+from polytune.adapters.tasks import train as task_training
 from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.cli.main import main
 from polytune.config import ADAPTER_METHODS, LanguageAdapterConfig, TaskAdapterConfig
@@ -48,15 +49,15 @@ def _logits(model, tokenizer) -> torch.Tensor:
 
 def _trained(monkeypatch) -> list:
     """The peft models that train_task_adapter saves, in memory (save_adapter is wrapped, not replaced)."""
-    kept, real = [], tasks.save_adapter
-    monkeypatch.setattr(tasks, "save_adapter", lambda out, model, *a: (kept.append(model), real(out, model, *a)))
+    kept, real = [], task_training.save_adapter
+    monkeypatch.setattr(task_training, "save_adapter", lambda out, model, *a: (kept.append(model), real(out, model, *a)))
     return kept
 
 
 def test_table_rows_match_config_and_peft():
     from peft.tuners import IA3Model, LoHaModel, LoraModel
 
-    assert tuple(methods.METHODS) == ADAPTER_METHODS
+    assert tuple(sorted(methods.METHODS)) == ADAPTER_METHODS  # the registry table names every row
     tuners = {"LORA": LoraModel, "IA3": IA3Model, "LOHA": LoHaModel}
     for row in methods.METHODS.values():
         assert row.prefix == tuners[row.peft_type].prefix, row.name  # the parameter marker is peft's own
@@ -224,7 +225,7 @@ def test_compose_mode_comes_from_the_manifest(lang_adapters, tmp_path, tiny_bert
 @pytest.mark.parametrize(
     ("command", "extra", "match"),
     [
-        ("task", ["--method", "lorra"], "method must be one of lora, dora, ia3, loha, got 'lorra'"),
+        ("task", ["--method", "lorra"], "method must be one of dora, ia3, lora, loha, got 'lorra'"),
         ("language", ["--lang", "nya", "--method", "ia3", "--lora-r", "4"], "method ia3 has no lora_r"),
     ],
 )

@@ -99,7 +99,7 @@ def test_ner_stops_early_on_entity_f1_and_saves_the_best_steps_adapter(
     """Entity F1 rises, then stops improving: training ends `patience` measurements after the best, before
     max_steps, and the adapter on disk is the best step's (its reloaded dev F1 is the best measured)."""
     from polytune.adapters.data import load_split, pad_collator, token_classification_dataset
-    from polytune.adapters.token_tasks import _tag_scores
+    from polytune.adapters.tasks.token_classification import _tag_scores
     from polytune.adapters.train import train_task_adapter
     from polytune.models import load_task_model
 

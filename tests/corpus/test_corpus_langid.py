@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from polytune.config import LID_BACKENDS, LidTrainConfig
+from polytune.config import LidTrainConfig
 from polytune.corpus.langid import _train_in_fresh_process, available_backends, get_backend, label_key, train_lid
 from polytune.errors import ConfigError, InputError, ModelError
+from polytune.registry import names
 
 SAMPLES = [
     ("For God so loved the world, that he gave his only begotten Son.", "eng_Latn"),
@@ -35,7 +36,7 @@ def test_label_key_normalizes_model_labels(label, key):
 
 def test_unknown_backend_says_did_you_mean():
     assert available_backends() == ["fasttext", "heliport", "langid", "py3langid"]
-    assert sorted(LID_BACKENDS) == available_backends()  # config validates against the registry
+    assert sorted(names("lid_backends")) == available_backends()  # config validates against the registry
     with pytest.raises(ConfigError, match="did you mean 'fasttext'"):
         get_backend("fastext")
 

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from polytune.cli import evaluate, main
+from polytune.cli.options import config_defaults
 from polytune.config import EvalConfig, SystemConfig
 
 # Right (1) / wrong (0) marks per system and language; nya: 4/8 vs 7/8, ara: 2/6 vs 5/6 right.
@@ -79,10 +80,13 @@ def test_run_grammar():
          "--max-records", "50", "--bootstrap", "200"]
     )  # fmt: skip
     assert args.handler is evaluate._run
-    assert (args.langs, args.max_records, args.bootstrap, args.seed, args.split) == (["ny", "ar"], 50, 200, 13, "test")
+    # flags left out are None; the values used are the given ones, else EvalConfig's defaults (cli/options.py)
+    used = config_defaults(args, EvalConfig, ("langs", "max_records", "bootstrap", "seed", "split"))
+    assert tuple(used.values()) == (["ny", "ar"], 50, 200, 13, "test") and args.seed is None
     assert args.system == ["task-only", "la+vocab=runs/la/{lang}"]
     score = parser.parse_args(["eval", "score", "--predictions", "p", "--out", "o", "--seed", "4"])
-    assert score.handler is evaluate._score and (score.predictions, score.seed, score.bootstrap) == ("p", 4, 1000)
+    used = config_defaults(score, EvalConfig, ("seed", "bootstrap"))
+    assert score.handler is evaluate._score and (score.predictions, used["seed"], used["bootstrap"]) == ("p", 4, 1000)
 
 
 def test_system_specs_become_configs():

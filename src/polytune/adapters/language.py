@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
+from polytune import registry
 from polytune.adapters import lineage, methods
 from polytune.adapters.data import denoise_dataset, load_split, mlm_dataset
 from polytune.adapters.denoise import DenoiseCollator
@@ -36,9 +37,6 @@ from polytune.io import manifest
 from polytune.models import (
     config_hash,
     lm_objective,
-    load_clm,
-    load_mlm,
-    load_seq2seq,
     load_tokenizer,
     tokenizer_hash,
 )
@@ -88,7 +86,7 @@ def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[in
     if tokenizer.pad_token is None:  # decoders (GPT-2, Llama) ship none; batches need one
         tokenizer.pad_token = tokenizer.eos_token
     extension = read_extension(_tokenizer_source(cfg))
-    model = {"mlm": load_mlm, "clm": load_clm, "denoise": load_seq2seq}[objective](cfg.base)
+    model = registry.load("objectives", objective)(cfg.base)  # the loader of the model the objective trains
     new_ids = init_new_rows(model, extension, tokenizer, cfg, train) if extension else []
     warm = objective == "mlm" and cfg.head_warmup_steps > 0
     if warm:

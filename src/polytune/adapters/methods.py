@@ -2,7 +2,7 @@
 
 A row says how to build the method's peft config from an AdapterTrainingConfig (which of polytune's options it
 takes), how peft names its trainable parameters, and how it composes at inference. A new method is one row here
-and its name in `config.ADAPTER_METHODS`.
+and a row in the registry's adapter_methods table (config checks names against it).
 
 Composition code (`polytune.models`) never imports this module: the adapter's manifest carries the row's
 composition facts as plain data (`manifest_fields`), and peft's own adapter_config.json says which peft method to
@@ -98,6 +98,10 @@ METHODS: dict[str, Method] = {
                _loha, why_not="LoHaConfig has rank and module dropout, not dropout on the input", save_leaves=True),
     )
 }
+
+
+# The rows by name, as the registry's adapter_methods table points at them.
+LORA, DORA, IA3, LOHA = (METHODS[name] for name in ("lora", "dora", "ia3", "loha"))
 
 
 def get(name: str) -> Method:

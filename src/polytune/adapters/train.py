@@ -1,6 +1,6 @@
 """Adapter training entry points: what the CLI, `polytune run` and scripts call (`polytune.adapters.train:...`).
 
-The code lives in `language.py` (language adapters), `tasks.py` (task adapters) and `trainer.py` (shared). These
+The code lives in `language.py` (language adapters), `tasks/` (task adapters) and `trainer.py` (shared). These
 entry points resolve a `zoo:`/`pkg:` base to its folder first (`polytune.resources`), so a config names a zoo
 model without building it, and the adapter's manifest records the folder it was trained on.
 """

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from polytune.cli.common import add_seed, parse_pairs
-from polytune.cli.corpus import given, split_langs
+from polytune.cli.common import parse_pairs
+from polytune.cli.corpus import split_langs
+from polytune.cli.options import add_config_flags, config_options
+from polytune.config import AugmentConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,14 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("augment", help="augment train records (shuffle, swaps, synonyms, code-switch, "
                                    "back-translation, LM generation)")  # fmt: skip
     parser.add_argument("input", help="corpus folder (<lang>/ shards) or records file")
-    parser.add_argument("--out", required=True, help="output folder: same layout, originals + augmented records")
     parser.add_argument("--op", action="append", required=True, metavar="NAME=RATIO",
                         help="an operation and its new records per train record (repeatable), e.g. word_swap=0.5")
     parser.add_argument("--param", action="append", metavar="OP.KEY=VALUE",
                         help="an operation parameter (repeatable), e.g. synonyms.lexicon=syn.tsv")
-    parser.add_argument("--langs", nargs="+", help="languages to augment (default: all); others are copied")
-    parser.add_argument("--batch-size", type=int, help="records per model call (default 16)")
-    add_seed(parser)
+    add_config_flags(parser, AugmentConfig, exclude=("input", "ops"))
     parser.set_defaults(handler=_augment)
 
 
@@ -61,11 +60,10 @@ def _scalar(value: str) -> Any:
 
 
 def _augment(args: argparse.Namespace) -> int:
-    from polytune.config import AugmentConfig
     from polytune.corpus.augment import run_augment
 
-    cfg = AugmentConfig(ops=parse_ops(args.op, args.param), langs=split_langs(args.langs),
-                        **given(args, "input", "out", "batch_size", "seed"))  # fmt: skip
+    options = config_options(args, AugmentConfig) | {"langs": split_langs(args.langs)}
+    cfg = AugmentConfig(input=args.input, ops=parse_ops(args.op, args.param), **options)
     counts = run_augment(cfg)
     for op in cfg.ops:
         print(f"{op.name:<18} ratio {op.ratio:<5g} made {counts.get(op.name, 0):>7}  "

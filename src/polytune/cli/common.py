@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
-
-
-def add_seed(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
 
 
 def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:

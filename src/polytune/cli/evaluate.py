@@ -18,27 +18,23 @@ from __future__ import annotations
 
 import argparse
 
-from polytune.cli.common import add_seed
+from polytune.cli.options import add_config_flags, config_defaults, config_options
+from polytune.config import EvalConfig
+
+BOOTSTRAP = ("bootstrap", "significance", "seed")  # flags `eval` and `eval score` share
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="evaluate systems per language (or `eval score` prediction files)")
     # Not argparse-required: `eval score` shares this parser; the run handler checks them instead.
-    parser.add_argument("--base", help="base model folder (or hub id)")
-    parser.add_argument("--task-adapter", help="task adapter folder")
-    parser.add_argument("--input", help="filtered corpus folder")
-    parser.add_argument("--out", help="report folder (predictions/, report.json, report.md)")
-    parser.add_argument("--langs", nargs="+", default=[], help="languages to evaluate, e.g. nya_Latn ara_Arab")
-    parser.add_argument(
-        "--system", action="append", default=[], metavar="NAME[=PATTERN]", help="a system (repeatable)"
-    )
-    parser.add_argument("--baseline", help="system the others are compared with (default: the first)")
-    parser.add_argument("--split", default="test", help="evaluate on records of this split (default test)")
-    parser.add_argument("--max-records", type=int, help="at most this many records per language")
+    # Not --lang-info / --fertility here: `eval score --lang` must stay unambiguous (argparse reads every option).
+    main = ("base", "task_adapter", "input", "out", "langs", "baseline", "split", "max_records", "label_field",
+            "batch_size", "max_length", "metrics", "suite")  # fmt: skip
+    add_config_flags(parser, EvalConfig, main, optional=("base", "input", "out"))
+    parser.add_argument("--system", action="append", metavar="NAME[=PATTERN]", help="a system (repeatable)")
     _add_generation(parser)
     _add_probes(parser)
-    parser.add_argument("--suite", help="eval suite file or folder (eval/suites): per-language split, metrics, ...")
-    _add_bootstrap(parser)
+    add_config_flags(parser, EvalConfig, BOOTSTRAP)
     parser.set_defaults(handler=_run)
 
     commands = parser.add_subparsers(dest="eval_command", metavar="score", required=False)
@@ -48,24 +44,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src.add_argument("--refs", help="references: .tsv/.jsonl with lang and text columns, or .txt with --lang")
     score.add_argument("--hyp", action="append", default=[], metavar="NAME=FILE", help="a system's outputs (repeat)")
     score.add_argument("--lang", help="language of rows without a lang column (all of a .txt file)")
-    score.add_argument("--out", required=True, help="report folder")
-    score.add_argument("--baseline", help="system the others are compared with (default: first by name)")
-    score.add_argument("--langs", nargs="+", default=None, help="score only these languages")
-    score.add_argument("--metrics", nargs="+", default=None, help="metric names (default: chosen from the labels)")
-    score.add_argument("--fertility", help="analysis/fertility.json to show beside the scores")
     score.add_argument("--corpus", help="corpus folder (manifest counts per language) for the gain-vs-size plot")
-    score.add_argument("--lang-info", help='JSON {lang: {"tier": 2, "seen": true}} for the report')
-    _add_bootstrap(score)
+    add_config_flags(score, EvalConfig, ("out", "baseline", "langs", "metrics", "fertility", "lang_info", *BOOTSTRAP),
+                     required=("out",))  # fmt: skip
     score.set_defaults(handler=_score)
 
 
 def _add_generation(parser: argparse.ArgumentParser) -> None:
     """Decoding settings for seq2seq and causal_lm task adapters (ignored by classifiers and taggers)."""
     group = parser.add_argument_group("generation (seq2seq and causal_lm task adapters)")
-    group.add_argument("--num-beams", type=int, default=1, help="beam size (default 1: greedy)")
-    group.add_argument("--max-new-tokens", type=int, default=64, help="longest hypothesis in tokens (default 64)")
-    group.add_argument("--length-penalty", type=float, default=1.0, help="beam length penalty exponent (default 1)")
-    group.add_argument("--no-repeat-ngram-size", type=int, default=0, help="never repeat an n-gram of N (default 0)")
+    add_config_flags(group, EvalConfig, ("num_beams", "max_new_tokens", "length_penalty", "no_repeat_ngram_size"))
 
 
 def _layer(value: str) -> int | float:
@@ -83,23 +71,8 @@ def _layer(value: str) -> int | float:
 def _add_probes(parser: argparse.ArgumentParser) -> None:
     """The probes that need no task adapter (bitext retrieval, intrinsic LM loss)."""
     group = parser.add_argument_group("probes (need no task adapter: --task-adapter may be left out)")
-    group.add_argument("--retrieval", action="store_true", help="bitext retrieval acc@1/@10 against --source-lang")
-    group.add_argument("--intrinsic", action="store_true", help="held-out LM loss (masked LM / next token)")
-    group.add_argument("--source-lang", help="retrieval: language paired with each target by record id")
-    group.add_argument("--retrieval-layer", type=_layer, default=0.667,
-                       help="hidden states pooled: an index (0 = embeddings) or a share of the depth (default 0.667: "
-                            "layer 8 of 12, 4 of 6)")  # fmt: skip
-    group.add_argument("--mask-probability", type=float, default=0.15, help="intrinsic: share masked (0.15)")
-    group.add_argument("--probe-max-records", type=int, help="probes: at most this many records per language")
-
-
-def _add_bootstrap(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    parser.add_argument(
-        "--significance", choices=("bootstrap", "randomization"), default="bootstrap",
-        help="paired test of Δ vs the baseline (default bootstrap; randomization: approximate randomization)",
-    )  # fmt: skip
-    add_seed(parser)
+    names = ("retrieval", "intrinsic", "source_lang", "retrieval_layer", "mask_probability", "probe_max_records")
+    add_config_flags(group, EvalConfig, names, parse={"retrieval_layer": _layer})
 
 
 def _print(report: dict, out: str) -> None:
@@ -122,7 +95,6 @@ def systems_from_specs(specs: list[str]) -> list:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from polytune.config import EvalConfig
     from polytune.errors import ConfigError
     from polytune.evaluation.report import run_eval
 
@@ -131,16 +103,7 @@ def _run(args: argparse.Namespace) -> int:
         missing.append("--task-adapter (or --retrieval / --intrinsic)")
     if missing:
         raise ConfigError(f"eval: missing {', '.join(missing)} (or use `polytune eval score` on prediction files)")
-    cfg = EvalConfig(
-        base=args.base, task_adapter=args.task_adapter, input=args.input, out=args.out,
-        systems=systems_from_specs(args.system), langs=args.langs, baseline=args.baseline, split=args.split,
-        max_records=args.max_records, bootstrap=args.bootstrap, seed=args.seed,
-        suite=args.suite, significance=args.significance, num_beams=args.num_beams,
-        max_new_tokens=args.max_new_tokens, length_penalty=args.length_penalty,
-        no_repeat_ngram_size=args.no_repeat_ngram_size, retrieval=args.retrieval, intrinsic=args.intrinsic,
-        source_lang=args.source_lang, retrieval_layer=args.retrieval_layer, mask_probability=args.mask_probability,
-        probe_max_records=args.probe_max_records,
-    )  # fmt: skip
+    cfg = EvalConfig(systems=systems_from_specs(args.system or []), **config_options(args, EvalConfig))
     _print(run_eval(cfg), args.out)
     return 0
 
@@ -149,10 +112,10 @@ def _score(args: argparse.Namespace) -> int:
     from polytune.evaluation.imports import parse_hyp_specs, score_files
     from polytune.evaluation.report import build_report
 
-    options = dict(
-        baseline=args.baseline, metrics=args.metrics, n_resamples=args.bootstrap, seed=args.seed, langs=args.langs,
-        fertility=args.fertility, corpus=args.corpus, lang_info=args.lang_info, significance=args.significance,
-    )  # fmt: skip
+    names = ("baseline", "metrics", "langs", "fertility", "lang_info", *BOOTSTRAP)
+    settings = config_defaults(args, EvalConfig, names)  # what `eval score` leaves out: EvalConfig's defaults
+    options = {"n_resamples": settings.pop("bootstrap"), "corpus": args.corpus, **settings}
+    options["metrics"], options["langs"] = options["metrics"] or None, options["langs"] or None  # []: chosen / all
     if args.refs:
         report = score_files(args.refs, parse_hyp_specs(args.hyp), args.out, args.lang, **options)
     else:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from polytune.cli.common import add_seed
+from polytune.cli.options import add_config_flags, config_defaults
+from polytune.config import EvalConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,8 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="report folder")
     parser.add_argument("--baseline", help="RUN:SYSTEM the others are compared with (default: first run's)")
     parser.add_argument("--metrics", nargs="+", default=None, help="metric names (default: the first run's)")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    add_seed(parser)
+    add_config_flags(parser, EvalConfig, ("bootstrap", "seed"))
     parser.set_defaults(handler=_run)
 
 
@@ -28,7 +28,9 @@ def _run(args: argparse.Namespace) -> int:
     from polytune.evaluation.compare import compare_runs
     from polytune.evaluation.report import summary_lines
 
-    report = compare_runs(args.runs, args.out, args.baseline, args.metrics, n_resamples=args.bootstrap, seed=args.seed)
+    settings = config_defaults(args, EvalConfig, ("bootstrap", "seed"))  # not given: the eval config's defaults
+    report = compare_runs(args.runs, args.out, args.baseline, args.metrics, n_resamples=settings["bootstrap"],
+                          seed=settings["seed"])  # fmt: skip
     k = report["average"]["languages"]
     print(f"report: {args.out}/report.html ({len(args.runs)} runs, {k} language{'s' * (k != 1)})")
     for line in summary_lines(report):

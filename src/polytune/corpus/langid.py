@@ -7,13 +7,13 @@ label is not a language, e.g. GlotLID's `__label__zxx_Zxxx`), so filters never s
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import logging
 import random
 import subprocess
 import sys
 import tempfile
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -21,21 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from polytune import registry
 from polytune.config import LidTrainConfig
-from polytune.errors import ConfigError, InputError, LanguageCodeError, ModelError, did_you_mean, require_module
+from polytune.errors import InputError, LanguageCodeError, ModelError, require_module
 from polytune.io import atomic_path, iter_records, manifest, write_json
 from polytune.langcodes import covers, normalize, same_language
 
 log = logging.getLogger(__name__)
 
 Prediction = tuple[str | None, float]
-# name -> "module:Class", imported only when asked for (a registry of lazily imported names).
-_BACKENDS: dict[str, str] = {
-    "langid": "polytune.corpus.langid:LangidBackend",
-    "py3langid": "polytune.corpus.langid:Py3LangidBackend",
-    "fasttext": "polytune.corpus.langid:FastTextBackend",
-    "heliport": "polytune.corpus.lid_heliport:HeliportBackend",  # GPLv3: the optional extra polytune[lid-gpl]
-}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -47,7 +41,7 @@ def label_key(label: str) -> str | None:
         return None
 
 
-class LidBackend:
+class LidBackend(ABC):
     """Base of LID backends: owns the public `predict`/`predict_topk`; a subclass fills `_predict_topk` (raw labels)
     and `_labels` (every raw label it can output)."""
 
@@ -102,11 +96,13 @@ class LidBackend:
             known[key] = covers(self.languages, key)
         return known[key]
 
+    @abstractmethod
     def _predict_topk(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
-        raise NotImplementedError
+        """The k best (raw model label, probability) per one-line text, best first."""
 
+    @abstractmethod
     def _labels(self) -> list[str]:
-        raise NotImplementedError
+        """Every raw label the model can output."""
 
 
 def _one_line(texts: list[str]) -> list[str]:
@@ -190,6 +186,10 @@ class FastTextBackend(LidBackend):
         keys = self._keys
         return [list(zip(map(keys.__getitem__, lab), row, strict=True)) for lab, row in zip(labels, rows, strict=True)]
 
+    def _predict_topk(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        labels, probs = self._model.f.multilinePredict([t + "\n" for t in texts], k, 0.0, "strict")
+        return [list(zip(lab, row, strict=True)) for lab, row in zip(labels, _score_rows(probs, None), strict=True)]
+
     @functools.cached_property
     def _keys(self) -> dict[str, str | None]:
         return {label: label_key(label) for label in self._model.get_labels()}
@@ -210,8 +210,8 @@ def _score_rows(probs: list[Any], decimals: int | None) -> list[list[float]]:
 
 
 def available_backends() -> list[str]:
-    """Names of the registered LID backends."""
-    return sorted(_BACKENDS)
+    """Names of the registered LID backends (the registry's `lid_backends` table)."""
+    return list(registry.names("lid_backends"))
 
 
 def backend_from_spec(spec: str) -> LidBackend:
@@ -224,7 +224,7 @@ def get_backend(name: str, model: str | None = None) -> LidBackend:
     """Build an LID backend by name.
 
     Args:
-        name: a registered backend (see available_backends()).
+        name: a registered backend (a row of the registry's `lid_backends` table).
         model: model path, for backends that take one (fasttext).
 
     Returns:
@@ -234,10 +234,7 @@ def get_backend(name: str, model: str | None = None) -> LidBackend:
         ConfigError: the name is not registered.
         ModelError: the model is missing or corrupt.
     """
-    if name not in _BACKENDS:
-        raise ConfigError(f"unknown LID backend {name!r}{did_you_mean(name, _BACKENDS)}")
-    module, _, cls = _BACKENDS[name].partition(":")
-    return getattr(importlib.import_module(module), cls)(model)
+    return registry.load("lid_backends", name)(model)
 
 
 def combine(

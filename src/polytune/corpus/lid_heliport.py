@@ -81,6 +81,10 @@ class HeliportBackend(LidBackend):
                 rows.append([(keys[label], p if exact else round(p, decimals))])
         return rows
 
+    def _predict_topk(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        """The base's hook, through the fast path above ("zxx": no letters, which is no language key)."""
+        return [[(key or "zxx", p) for key, p in row] for row in self.predict_topk(texts, k)]
+
     @functools.cached_property
     def _keys(self) -> dict[str, str | None]:
         return _Keys((label, label_key(label)) for label in self._labels())

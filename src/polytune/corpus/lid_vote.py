@@ -42,6 +42,13 @@ class VoteBackend(LidBackend):
             rows.append([(key, round(p, decimals) if decimals is not None else p) for key, p in ranked])
         return rows
 
+    def _predict_topk(self, texts: list[str], k: int) -> list[list[tuple[str, float]]]:
+        """The base's hook, through the vote itself: its keys are labels that normalize to themselves."""
+        return [[(key, p) for key, p in row if key] for row in self.predict_topk(texts, k)]
+
+    def _labels(self) -> list[str]:
+        return sorted(self.languages)
+
     def _vote(self, answers: list[list[Prediction]]) -> list[Prediction]:
         candidates: list[str] = []
         said: dict[str, dict[int, float]] = {}

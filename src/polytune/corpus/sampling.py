@@ -5,6 +5,8 @@ allocation in budget units; `plan` turns it into probabilities, records taken an
 
     epochs_l = allocation_l / size_l        taken_l ≈ epochs_l · records_l
 
+Each strategy is a row of the registry's `balance_strategies` table: a function (sizes, budget, options).
+
 - proportional: p_l ∝ n_l;  uniform: p_l = 1/L;  temperature: p_l ∝ n_l^(1/τ) (α = 1/τ);  manual: p_l ∝ w_l.
 - UniMax (Chung et al. 2023): languages in increasing size each get an equal share of what is left of the
   budget, but never more than `epochs` passes over their data; what a capped language cannot use goes to the
@@ -16,9 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from polytune import registry
 from polytune.errors import ConfigError, did_you_mean
-
-STRATEGIES = ("temperature", "proportional", "uniform", "unimax", "manual")
 
 
 def _check_sizes(sizes: dict[str, float]) -> None:
@@ -130,24 +131,46 @@ def clamp_shares(probs: dict[str, float], low: dict[str, float], high: dict[str,
     return {lang: clipped.get(lang, 0.0) / norm for lang in probs}
 
 
-def allocate(sizes: dict[str, float], budget: float, strategy: str, **options: Any) -> dict[str, float]:
-    """Budget units per language for a strategy (options: temperature, epochs, weights, low, high)."""
-    if strategy == "unimax":
-        return unimax_allocation(sizes, budget, options.get("epochs", 4.0))
-    if strategy == "temperature":
-        probs = temperature_weights(sizes, options.get("temperature", 3.0))
-    elif strategy == "proportional":
-        probs = temperature_weights(sizes, 1.0)
-    elif strategy == "uniform":
-        _check_sizes(sizes)
-        live = sum(1 for n in sizes.values() if n > 0)
-        probs = {lang: (1 / live if n > 0 else 0.0) for lang, n in sizes.items()}
-    elif strategy == "manual":
-        probs = manual_weights(sizes, options.get("weights") or {})
-    else:
-        raise ConfigError(f"unknown strategy {strategy!r}{did_you_mean(strategy, STRATEGIES)}")
+def temperature_strategy(sizes: dict[str, float], budget: float, options: dict[str, Any]) -> dict[str, float]:
+    """p_l proportional to n_l^(1/tau), tau = options["temperature"] (default 3)."""
+    return _clamped(temperature_weights(sizes, options.get("temperature", 3.0)), budget, options)
+
+
+def proportional_strategy(sizes: dict[str, float], budget: float, options: dict[str, Any]) -> dict[str, float]:
+    """p_l proportional to n_l (temperature 1)."""
+    return _clamped(temperature_weights(sizes, 1.0), budget, options)
+
+
+def uniform_strategy(sizes: dict[str, float], budget: float, options: dict[str, Any]) -> dict[str, float]:
+    """The same share for every language that has text."""
+    _check_sizes(sizes)
+    live = sum(1 for n in sizes.values() if n > 0)
+    return _clamped({lang: (1 / live if n > 0 else 0.0) for lang, n in sizes.items()}, budget, options)
+
+
+def manual_strategy(sizes: dict[str, float], budget: float, options: dict[str, Any]) -> dict[str, float]:
+    """Shares from options["weights"] (language -> weight)."""
+    return _clamped(manual_weights(sizes, options.get("weights") or {}), budget, options)
+
+
+def unimax_strategy(sizes: dict[str, float], budget: float, options: dict[str, Any]) -> dict[str, float]:
+    """UniMax: uniform, at most options["epochs"] (default 4) epochs of any language."""
+    return unimax_allocation(sizes, budget, options.get("epochs", 4.0))
+
+
+def _clamped(probs: dict[str, float], budget: float, options: dict[str, Any]) -> dict[str, float]:
     probs = clamp_shares(probs, options.get("low") or {}, options.get("high") or {})
     return {lang: budget * p for lang, p in probs.items()}
+
+
+def allocate(sizes: dict[str, float], budget: float, strategy: str, **options: Any) -> dict[str, float]:
+    """Budget units per language for a strategy, a row of the registry's `balance_strategies` table (options:
+    temperature, epochs, weights, low, high).
+
+    Raises:
+        ConfigError: the strategy is not registered, or its options do not fit the sizes.
+    """
+    return registry.load("balance_strategies", strategy)(sizes, budget, options)
 
 
 def apportion(targets: dict[str, float], caps: dict[str, int]) -> dict[str, int]:
@@ -179,7 +202,7 @@ def plan(
         sizes: size per language in budget units (equal to `records` when the unit is records).
         records: records per language.
         budget: units in the mixture.
-        strategy: one of STRATEGIES; options as for `allocate`.
+        strategy: a row of the registry's `balance_strategies` table; options as for `allocate`.
 
     Returns:
         {lang: {available, size, probability, units, taken, epochs}}; epochs = taken / available.

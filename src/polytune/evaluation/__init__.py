@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from polytune.evaluation.compare import compare_runs
 from polytune.evaluation.imports import score_files
-from polytune.evaluation.metrics import Metric, available_metrics, get_metric, register_metric
+from polytune.evaluation.metrics import Metric, available_metrics, get_metric
 from polytune.evaluation.report import build_report, render_html, render_markdown, run_eval
 from polytune.evaluation.stats import bootstrap_ci, paired_bootstrap
 
@@ -19,7 +19,6 @@ __all__ = [
     "compare_runs",
     "get_metric",
     "paired_bootstrap",
-    "register_metric",
     "render_html",
     "render_markdown",
     "run_eval",

@@ -21,12 +21,26 @@ from typing import Any
 
 import yaml
 
+from polytune.config import from_dict
 from polytune.errors import ConfigError, InputError, LanguageCodeError
 from polytune.evaluation.metrics import get_metric
 from polytune.io import atomic_path
 from polytune.langcodes import match, normalize
 
 REQUIRED = ("task", "lang", "split", "metrics")
+
+
+@dataclasses.dataclass
+class SuiteKeys:
+    """The keys a suite file may hold (checked by config.from_dict: a misspelt key fails with "did you mean")."""
+
+    task: str
+    lang: str
+    split: str
+    metrics: list[str]
+    label_field: str | None = None
+    max_records: int | None = None
+
 TEMPLATE = "_template.yaml"
 # What a suite sets per language, overriding the eval config's field of the same name.
 PER_LANGUAGE = ("split", "label_field", "max_records", "metrics")
@@ -86,7 +100,7 @@ def load_suite(path: str | Path) -> dict[str, Any]:
     Raises:
         InputError: not a YAML mapping with task, lang, split and metrics, a value of the wrong type, or the lang is
             not a language.
-        ConfigError: a metric name is unknown.
+        ConfigError: a key is unknown (with "did you mean"), or a metric name is.
     """
     path = Path(path)
     try:
@@ -96,6 +110,7 @@ def load_suite(path: str | Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED if not isinstance(data, dict) or k not in data]
     if missing:
         raise InputError(f"{path}: missing {', '.join(missing)}; a suite needs {', '.join(REQUIRED)}")
+    from_dict(SuiteKeys, data, str(path))
     _check_values(path, data)
     try:
         data["lang"] = normalize(str(data["lang"]))

@@ -1,13 +1,12 @@
 """Metrics as a registry: `get_metric(name)` returns a small object that scores, resamples and signs itself.
 
-This module only re-exports (base.py: the registry, label kinds and the `Metric` base); importing it also imports
-the metric families, which register themselves: classes.py (accuracy, micro/macro-F1), text.py (BLEU, chrF, TER,
-exact match), ner.py (seqeval F1), regression.py (Pearson, Spearman, RMSE).
+This module only re-exports (base.py: lookup, label kinds and the `Metric` base). The metric families are rows of
+the `metrics` table in polytune/registry.py, imported when first named: classes.py (accuracy, micro/macro-F1),
+text.py (BLEU, chrF, TER, exact match), ner.py (seqeval F1), regression.py (Pearson, Spearman, RMSE).
 
 Example: get_metric("macro_f1").compute(["a", "b", "b"], ["a", "b", "a"]) -> 66.66...
 """
 
-from polytune.evaluation.metrics import classes, ner, regression, text  # noqa: F401  (each registers its metrics)
 from polytune.evaluation.metrics.base import (
     CLASSES,
     MIXED,
@@ -20,7 +19,6 @@ from polytune.evaluation.metrics.base import (
     fitting_metrics,
     get_metric,
     label_kind,
-    register_metric,
 )
 
 __all__ = [
@@ -35,5 +33,4 @@ __all__ = [
     "fitting_metrics",
     "get_metric",
     "label_kind",
-    "register_metric",
 ]

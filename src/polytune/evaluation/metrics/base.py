@@ -1,4 +1,4 @@
-"""The metric registry and the `Metric` base: `get_metric(name)` returns an object that scores, resamples, signs.
+"""Metric lookup and the `Metric` base: `get_metric(name)` (a row of registry.py's `metrics`) scores, resamples, signs.
 
 Metrics: accuracy, micro_f1, macro_f1 (scikit-learn, classes.py); bleu, chrf, chrf_pp, ter, exact_match
 (text.py); ner_f1 (seqeval, ner.py); pearson, spearman, rmse (float labels, regression.py).
@@ -13,26 +13,19 @@ Example: get_metric("macro_f1").compute(["a", "b", "b"], ["a", "b", "a"]) -> 66.
 
 from __future__ import annotations
 
-import difflib
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from polytune.errors import ConfigError, InputError
-
-_REGISTRY: dict[str, type[Metric]] = {}
-
-
-def register_metric(cls: type[Metric]) -> type[Metric]:
-    """Class decorator: make a metric available to `get_metric` under its `name`."""
-    _REGISTRY[cls.name] = cls
-    return cls
+from polytune import registry
+from polytune.errors import InputError
 
 
 def available_metrics() -> list[str]:
-    """Names `get_metric` accepts, sorted."""
-    return sorted(_REGISTRY)
+    """Names `get_metric` accepts, sorted (the registry's `metrics` table: one row per metric class)."""
+    return list(registry.names("metrics"))
 
 
 def get_metric(name: str, **options: Any) -> Metric:
@@ -52,12 +45,7 @@ def get_metric(name: str, **options: Any) -> Metric:
     """
     if isinstance(name, Metric):
         return name
-    if name not in _REGISTRY:
-        names = available_metrics()
-        close = difflib.get_close_matches(str(name), names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown metric {name!r}{hint}; available: {', '.join(names)}")
-    return _REGISTRY[name](**options)
+    return registry.load("metrics", name)(**options)
 
 
 def _check_pair(labels: Sequence[Any], preds: Sequence[Any]) -> None:
@@ -94,7 +82,7 @@ def label_kind(values: Sequence[Any]) -> str:
 
 def fitting_metrics(kind: str) -> list[str]:
     """Registered metrics that fit labels of `kind`. Example: fitting_metrics("tag lists") -> ["exact_match", ...]."""
-    return [name for name in available_metrics() if kind in _REGISTRY[name].fits]
+    return [name for name in available_metrics() if kind in registry.load("metrics", name).fits]
 
 
 def check_fit(metric: Metric, labels: Sequence[Any], preds: Sequence[Any], where: str = "") -> None:
@@ -123,7 +111,7 @@ def check_fit(metric: Metric, labels: Sequence[Any], preds: Sequence[Any], where
         raise InputError(f"{where}the labels are {shape} but a prediction is {str(bad)[:60]!r}; predict {shape} too")
 
 
-class Metric:
+class Metric(ABC):
     """Base class: owns the public API; subclasses fill `_point`, `statistics`, `scores_from_statistics`."""
 
     name: ClassVar[str] = ""
@@ -148,20 +136,21 @@ class Metric:
         self.check(labels, preds)
         return float(self._point(list(labels), list(preds)))
 
+    @abstractmethod
     def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
         """Per-example sufficient statistics, shape (n, k); any weighted sum of rows is a valid corpus."""
-        raise NotImplementedError
 
+    @abstractmethod
     def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
         """Scores (0..100), shape (r,), of r corpora given their summed statistics, shape (r, k)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def signature(self) -> str:
         """Reproducibility signature, e.g. "metric:macro_f1|avg:macro|labels:8|impl:sklearn-1.9.1|polytune:0.1.0"."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _point(self, labels: list[Any], preds: list[Any]) -> float:
-        raise NotImplementedError
+        """The corpus-level score of checked, listed labels and predictions."""
 
     def score_and_statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> tuple[float, np.ndarray]:
         """(compute(), statistics()) in one call; metrics whose statistics are costly derive the score from them."""

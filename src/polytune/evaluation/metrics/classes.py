@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from polytune import __version__
-from polytune.evaluation.metrics.base import Metric, register_metric
+from polytune.evaluation.metrics.base import Metric
 
 
 class _Classification(Metric):
@@ -55,7 +55,6 @@ class _Classification(Metric):
         return "|".join([*parts, f"polytune:{__version__}"])
 
 
-@register_metric
 class Accuracy(_Classification):
     """Share of exact label matches."""
 
@@ -82,7 +81,6 @@ class _F1(_Classification):
         return 100.0 * f1_score(labels, preds, average=self.average, zero_division=0)
 
 
-@register_metric
 class MicroF1(_F1, Accuracy):
     """Micro-averaged F1; for single-label classification it equals accuracy (kept for comparability), so its
     resampled scores come from Accuracy's statistics."""
@@ -92,7 +90,6 @@ class MicroF1(_F1, Accuracy):
     average = "micro"
 
 
-@register_metric
 class MacroF1(_F1):
     """Unweighted mean of per-class F1 over the classes present in labels or predictions (sklearn's default)."""
 

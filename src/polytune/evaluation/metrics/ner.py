@@ -18,7 +18,7 @@ import numpy as np
 
 from polytune import __version__
 from polytune.errors import ConfigError, InputError
-from polytune.evaluation.metrics.base import TAGS, Metric, register_metric
+from polytune.evaluation.metrics.base import TAGS, Metric
 
 SCHEMES = ("auto", "IOB2", "BIOES")
 
@@ -32,7 +32,6 @@ def _as_tags(rows: Sequence[Any], what: str) -> list[list[str]]:
     return out
 
 
-@register_metric
 class NerF1(Metric):
     """seqeval strict entity-level micro F1 (IOB2 or BIOES)."""
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from polytune import __version__
 from polytune.errors import InputError
-from polytune.evaluation.metrics.base import NUMBERS, Metric, register_metric
+from polytune.evaluation.metrics.base import NUMBERS, Metric
 
 
 def _floats(values: Sequence[Any], what: str) -> np.ndarray:
@@ -63,7 +63,6 @@ class _Correlation(_Regression):
         return 100.0 * np.divide(cov, denom, out=np.zeros_like(cov), where=ok)
 
 
-@register_metric
 class Pearson(_Correlation):
     """Pearson's r x 100."""
 
@@ -78,7 +77,6 @@ class Pearson(_Correlation):
         return 100.0 * float(pearsonr(labels, preds)[0])
 
 
-@register_metric
 class Spearman(_Correlation):
     """Spearman's rho x 100 (Pearson on average ranks)."""
 
@@ -98,7 +96,6 @@ class Spearman(_Correlation):
         return 100.0 * float(spearmanr(labels, preds)[0])
 
 
-@register_metric
 class RMSE(_Regression):
     """Root mean squared error, in the label's units."""
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from polytune import __version__
-from polytune.evaluation.metrics.base import CLASSES, TAGS, TEXT, Metric, register_metric
+from polytune.evaluation.metrics.base import CLASSES, TAGS, TEXT, Metric
 
 # Scripts written without spaces between words, where 13a tokenization would make one "word" per sentence.
 _SEGMENT_FREE_SCRIPTS = {"Thai", "Laoo", "Khmr", "Mymr", "Tibt"}
@@ -98,7 +98,6 @@ class _Sacrebleu(Metric):
         return f"metric:{self.name}|{self._metric.get_signature().format()}|polytune:{__version__}"
 
 
-@register_metric
 class Chrf(_Sacrebleu):
     """sacrebleu chrF (character 6-grams, beta 2); language-independent, so one configuration for all."""
 
@@ -111,7 +110,6 @@ class Chrf(_Sacrebleu):
         return CHRF(**options)
 
 
-@register_metric
 class ChrfPlusPlus(Chrf):
     """sacrebleu chrF++: chrF plus word uni- and bigrams (word_order=2), as `sacrebleu -m chrf --chrf-word-order 2`."""
 
@@ -122,7 +120,6 @@ class ChrfPlusPlus(Chrf):
         return super()._build(**{"word_order": 2, **options})
 
 
-@register_metric
 class Bleu(_Sacrebleu):
     """sacrebleu BLEU; 13a tokenization unless the language needs another (see `tokenizer_for`) or one is given."""
 
@@ -141,7 +138,6 @@ class Bleu(_Sacrebleu):
         return self if tok == "13a" else type(self)(**self._options, tokenize=tok)
 
 
-@register_metric
 class Ter(_Sacrebleu):
     """sacrebleu TER (translation edit rate; lower is better); asian_support for CJK and Thai-like scripts."""
 
@@ -160,7 +156,6 @@ class Ter(_Sacrebleu):
         return type(self)(**self._options, asian_support=True)
 
 
-@register_metric
 class ExactMatch(Metric):
     """Share of predictions equal to their label after stripping surrounding whitespace (lists compare whole)."""
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from polytune.config import EvalConfig, SystemConfig
+from polytune.config import ExplainConfig, SystemConfig
 from polytune.errors import ConfigError, InputError
 from polytune.evaluation.explain_page import summarize, write_outputs
 from polytune.evaluation.predict import _langs, _records, lang_adapter_path, task_inputs
@@ -32,44 +31,6 @@ from polytune.models import load_classifier, require_classifier
 from polytune.resources import resolved
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ExplainConfig:
-    """What `polytune explain` explains and how (see the CLI for each option)."""
-
-    base: str
-    task_adapter: str
-    input: Path
-    out: Path
-    systems: list[SystemConfig] = field(default_factory=list)
-    langs: list[str] = field(default_factory=list)
-    split: str = "test"
-    max_records: int | None = 200
-    record_ids: list[str] = field(default_factory=list)  # records whose attention maps are drawn
-    n_steps: int = 32
-    baseline: str = "pad"  # or "mask"
-    layer: int | None = None  # None: the last layer
-    head: int | None = None  # None: the mean over heads
-    rollout: bool = False
-    top_k: int = 10
-    batch_size: int = 8
-    max_length: int = 64
-    show: int = 20  # records shown highlighted in the HTML (all are in the JSON)
-
-    def __post_init__(self) -> None:
-        if self.baseline not in ("pad", "mask"):
-            raise ConfigError(f"baseline must be pad or mask, got {self.baseline!r}")
-        for name in ("n_steps", "top_k", "batch_size", "max_length"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be a positive whole number, got {getattr(self, name)!r}")
-        for name in ("layer", "head"):
-            if getattr(self, name) is not None and getattr(self, name) < 0:
-                raise InputError(f"--{name} {getattr(self, name)} is out of range: give 0 or more")
-        # Records come from an EvalConfig, so language keys and systems are checked exactly as `polytune eval` does.
-        self.eval = EvalConfig(base=self.base, task_adapter=self.task_adapter, input=self.input, out=self.out,
-                               systems=self.systems, langs=self.langs, split=self.split, max_records=None)  # fmt: skip
-        self.base, self.systems, self.langs = self.eval.base, self.eval.systems, self.eval.langs
 
 
 def _pick(records: list[dict[str, Any]], limit: int | None, ids: list[str]) -> list[dict[str, Any]]:

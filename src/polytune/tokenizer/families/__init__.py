@@ -6,19 +6,14 @@ the base tokenizes it, and how new entries enter the model section of tokenizer.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from polytune import registry
 from polytune.errors import ConfigError
 from polytune.tokenizer.families.base import Family
 
-# tokenizer.json model type -> "module:class" under polytune.tokenizer.families
-_FAMILIES = {
-    "WordPiece": "wordpiece:WordPieceFamily",
-    "Unigram": "unigram:UnigramFamily",
-    "BPE": "bpe:BPEFamily",
-}
-FAMILIES = tuple(_FAMILIES)
+# tokenizer.json model types with a family: the registry's `tokenizer_families` table
+FAMILIES = tuple(registry.TABLES["tokenizer_families"])
 
 
 def get_family(data: dict[str, Any], model: Any, base: str) -> Family:
@@ -33,13 +28,12 @@ def get_family(data: dict[str, Any], model: Any, base: str) -> Family:
         ConfigError: the model type is not supported (the message lists the supported ones).
     """
     kind = data.get("model", {}).get("type", "?")
-    if kind not in _FAMILIES:
+    if kind not in FAMILIES:
         raise ConfigError(
             f"base tokenizer {base} is a {kind} model; vocabulary extension supports {', '.join(FAMILIES)}: "
             "use a base with one of those tokenizer models"
         )
-    module, cls = _FAMILIES[kind].split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)(data, model)
+    return registry.load("tokenizer_families", kind)(data, model)
 
 
 __all__ = ["FAMILIES", "Family", "get_family"]

@@ -9,13 +9,14 @@ model's vocabulary spells it.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from typing import Any
 
 # Frequent English endings added to the base's own words by the guard (inflections the vocab rarely holds whole).
 GUARD_ENDINGS = ("", "s", "es", "ed", "d", "ing", "er", "ers", "est", "eth", "ly", "th", "ness", "ment")
 
 
-class Family:
+class Family(ABC):
     """Defaults shared by the families; subclasses set `name`, `marker` and implement `append`."""
 
     name = "?"
@@ -85,6 +86,7 @@ class Family:
         """The surface of a word-initial vocab entry, None for a continuation entry. Example: "▁love" -> "love"."""
         return token[len(self.marker) :] if self.marker and token.startswith(self.marker) else None
 
+    @abstractmethod
     def append(self, chosen: list[dict[str, Any]], start: int, limit: int) -> tuple[dict[str, Any], list[dict]]:
         """The model section with `chosen` entries appended from id `start` on, and the entries as added.
 
@@ -93,4 +95,3 @@ class Family:
             start: the first new id (the base's ids never move).
             limit: add at most this many entries (a family may need helper entries, e.g. BPE intermediates).
         """
-        raise NotImplementedError

@@ -14,7 +14,7 @@ import torch
 
 from polytune.adapters import methods
 from polytune.adapters.data import pad_collator, token_classification_dataset, words_and_tags
-from polytune.adapters.tasks import TaskRun, dev_loss, model_and_tokenizer, read_class_weights, weighted_loss
+from polytune.adapters.tasks.base import TaskRun, dev_loss, model_and_tokenizer, read_class_weights, weighted_loss
 from polytune.adapters.trainer import device_of, wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError, ModelError

@@ -15,7 +15,7 @@ import logging
 
 from polytune.adapters import methods
 from polytune.adapters.data import causal_dataset, pad_collator, seq2seq_dataset
-from polytune.adapters.tasks import TaskRun, dev_loss, model_and_tokenizer, weighted_loss
+from polytune.adapters.tasks.base import TaskRun, dev_loss, model_and_tokenizer, weighted_loss
 from polytune.adapters.trainer import wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError

@@ -50,7 +50,8 @@ def _logits(model, tokenizer) -> torch.Tensor:
 def _trained(monkeypatch) -> list:
     """The peft models that train_task_adapter saves, in memory (save_adapter is wrapped, not replaced)."""
     kept, real = [], task_training.save_adapter
-    monkeypatch.setattr(task_training, "save_adapter", lambda out, model, *a: (kept.append(model), real(out, model, *a)))
+    monkeypatch.setattr(task_training, "save_adapter",
+                        lambda out, model, *a: (kept.append(model), real(out, model, *a)))  # fmt: skip
     return kept
 
 

@@ -226,7 +226,7 @@ def test_compose_mode_comes_from_the_manifest(lang_adapters, tmp_path, tiny_bert
 @pytest.mark.parametrize(
     ("command", "extra", "match"),
     [
-        ("task", ["--method", "lorra"], "method must be one of dora, ia3, lora, loha, got 'lorra'"),
+        ("task", ["--method", "lorra"], "method must be one of dora, ia3, loha, lora, got 'lorra'"),
         ("language", ["--lang", "nya", "--method", "ia3", "--lora-r", "4"], "method ia3 has no lora_r"),
     ],
 )

@@ -19,8 +19,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # --no-build-isolation: the build backend is the locked setuptools in the venv, not whatever the index serves.
+# setuptools-scm too: seqeval ships only an sdist whose setup.py takes its version from setuptools_scm (without it
+# the build reports version 0.0.0 and the install fails on a machine that has no prebuilt seqeval wheel).
 $(STAMP): $(BIN)/python pyproject.toml $(LOCK)
-	$(BIN)/pip install --quiet --upgrade -c $(LOCK) pip setuptools
+	$(BIN)/pip install --quiet --upgrade -c $(LOCK) pip setuptools setuptools-scm
 	$(BIN)/pip install --quiet -c $(LOCK) $(TORCH_SPEC)
 	$(BIN)/pip install --quiet --no-build-isolation -c $(LOCK) -e ".[$(EXTRAS)]"
 	touch $(STAMP)

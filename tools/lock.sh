@@ -16,7 +16,8 @@ EXTRAS=${EXTRAS:-demo,dev,cluster,lid-gpl,lid-coverage,tune,explain}
 
 rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
-"$VENV/bin/pip" install --quiet --upgrade pip setuptools
+# setuptools-scm: seqeval's sdist reads its version from it (see the Makefile)
+"$VENV/bin/pip" install --quiet --upgrade pip setuptools setuptools-scm
 # shellcheck disable=SC2086  # TORCH_SPEC may carry pip options (--index-url ...)
 "$VENV/bin/pip" install --quiet $TORCH_SPEC
 "$VENV/bin/pip" install --quiet --no-build-isolation -e ".[$EXTRAS]"

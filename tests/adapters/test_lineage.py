@@ -107,3 +107,37 @@ def test_a_task_adapter_continues_its_classifier(tmp_path, tiny_bert, synthetic_
     assert not torch.allclose(logits["fresh"], logits["p"], atol=1e-2)
     meta = json.loads((tmp_path / "c" / "manifest.json").read_text(encoding="utf-8"))
     assert meta["lineage"]["parent"]["hash"] == weights_hash(tmp_path / "p")
+
+
+def test_an_aligned_adapter_continues_with_its_rows_head_and_lineage(tmp_path, tiny_bert, synthetic_corpus,
+                                                                     extended_tokenizer, capsys):  # fmt: skip
+    """align + mlm with an extended vocabulary: the child (lr 1e-9) starts at the parent's dev loss, keeps its new
+    rows and saved MLM head, names it in `lineage`; pairs whose target repeats a parent test record are refused."""
+    common = {"base": str(tiny_bert), "input": synthetic_corpus, "lang": "nya", "objectives": {"align": 1.0, "mlm": 0.5},
+              "max_train_records": 64, **COMMON}  # fmt: skip
+    parent = train_language_adapter(LanguageAdapterConfig(out=tmp_path / "parent", tokenizer=str(extended_tokenizer),
+                                                          max_steps=20, **common))  # fmt: skip
+    child = train_language_adapter(LanguageAdapterConfig(out=tmp_path / "child", from_adapter=str(tmp_path / "parent"),
+                                                         max_steps=1, **{**common, "learning_rate": 1e-9}))
+    assert parent["dev_loss_before"] - parent["dev_loss_after"] > 0.01
+    assert child["dev_loss_before"] == pytest.approx(parent["dev_loss_after"], abs=1e-3)
+    assert child["new_tokens"] == parent["new_tokens"] > 0 and (tmp_path / "child" / "mlm_head.safetensors").is_file()
+    meta = json.loads((tmp_path / "child" / "manifest.json").read_text(encoding="utf-8"))
+    assert meta["lineage"]["parent"]["hash"] == weights_hash(tmp_path / "parent")
+    assert meta["objectives"] == {"align": 1.0, "mlm": 0.5} and meta["test_records"]["ids"]
+
+    corpus = tmp_path / "new"
+    shutil.copytree(synthetic_corpus, corpus)
+    path = corpus / "nya_Latn" / "part-00000.jsonl"
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    leaked = next(r for r in rows if r["split"] == "test")
+    english = next(r for r in (json.loads(x) for x in (corpus / "eng_Latn" / "part-00000.jsonl").read_text(
+        encoding="utf-8").splitlines()) if r["split"] == "train")  # fmt: skip
+    rows.append({**leaked, "id": english["id"], "split": "train"})  # a test text paired under a train id
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    code = main(["--quiet", "adapt", "language", "--base", str(tiny_bert), "--input", str(corpus), "--lang", "nya",
+                 "--objective", "align", "--out", str(tmp_path / "leaky"), "--from", str(tmp_path / "parent"),
+                 "--max-steps", "1", "--max-train-records", "100000"])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "repeat test records of the parent" in err
+    assert not (tmp_path / "leaky").exists()

@@ -11,13 +11,14 @@ MLM language adapter's, so evaluation, MAD-X stacking and packs take it unchange
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from polytune.adapters import methods
+from polytune.adapters import lineage, methods
 from polytune.adapters.data import load_split, spread, tokenize
 from polytune.adapters.early_stop import early_stopping
 from polytune.adapters.new_rows import init_new_rows, read_extension, token_indices, unfreeze_mlm_head
@@ -105,20 +106,39 @@ def _measure(model: Any, batches: list[dict[str, torch.Tensor]], loss: Any) -> t
     return sum(losses) / len(losses), float(hits.float().mean())
 
 
-def _prepare(cfg: LanguageAdapterConfig, weights: dict[str, float]):
-    """Tokenizer, base (new rows initialized), examples, counts and teacher vectors."""
+def _prepare(cfg: LanguageAdapterConfig, weights: dict[str, float], parent: dict[str, Any] | None):
+    """Tokenizer, base (new rows initialized), examples, counts and teacher vectors.
+
+    With a --from parent: its tokenizer and extension, and new data checked against its test records first.
+    """
     if lm_objective(cfg.base) != "mlm":
         raise ModelError(f"objective align needs an encoder base (a masked-LM model class); {cfg.base} is not one")
-    tokenizer = load_tokenizer(cfg.tokenizer or cfg.base)
+    train, dev, counts = _examples(cfg, bool(weights.get("align")))
+    if parent is not None:  # refuse a leak before the model loads
+        lineage.check_leak(parent, cfg.from_adapter, _target_records(train))
+    tokenizer = load_tokenizer(cfg.from_adapter or cfg.tokenizer or cfg.base)
     if weights.get("mlm") and tokenizer.mask_token_id is None:
         raise ModelError(f"the tokenizer of {cfg.tokenizer or cfg.base} has no mask token; drop mlm from objectives")
     model = load_mlm(cfg.base)
-    train, dev, counts = _examples(cfg, bool(weights.get("align")))
-    extension = read_extension(cfg.tokenizer)
+    extension = read_extension(lineage.extension_source(cfg))
     new_ids = init_new_rows(model, extension, tokenizer, cfg, [{"text": r["target"]} for r in train]) \
         if extension else []  # fmt: skip
     teachers = (_teachers(model, cfg, train), _teachers(model, cfg, dev)) if weights.get("align") else (None, None)
     return tokenizer, model, train, dev, counts, new_ids, teachers
+
+
+def _target_records(rows: list[dict]) -> list[dict[str, Any]]:
+    """The target side of training examples as records (id, text): what a leak check and the lineage compare."""
+    return [{"id": r.get("id"), "text": r["target"]} for r in rows]
+
+
+def _wrap(cfg: LanguageAdapterConfig, model: Any, new_ids: list[int], mlm: bool) -> tuple[Any, bool]:
+    """(peft model, whether the MLM head stays frozen): a fresh adapter, or the --from parent's (LoRA, new rows and
+    the MLM head it saved), trainable."""
+    if cfg.from_adapter:
+        kept_head = mlm and lineage.restore_head(model, cfg.from_adapter)
+        return lineage.load_parent(model, cfg.from_adapter), kept_head
+    return wrap_peft(model, methods.peft_config(cfg, trainable_token_indices=token_indices(model, new_ids))), False
 
 
 def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float],
@@ -141,7 +161,11 @@ def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float],
 
     set_seed(cfg.seed)
     mlm = bool(weights.get("mlm"))
-    tokenizer, model, train, dev, counts, new_ids, (teach, dev_teach) = _prepare(cfg, weights)
+    parent = None
+    if cfg.from_adapter:
+        lineage.check_options(cfg)
+        parent = lineage.read_parent(cfg.from_adapter, "language", cfg.base)
+    tokenizer, model, train, dev, counts, new_ids, (teach, dev_teach) = _prepare(cfg, weights, parent)
     poolings = ("first", "mean") if cfg.align_pooling == "both" else (cfg.align_pooling,)
     loss = objective_loss(weights, poolings, cfg.align_loss, cfg.align_temperature)
     data = _dataset(tokenizer, train, cfg.max_length)
@@ -152,8 +176,8 @@ def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float],
         _stage(model, data, PairCollator(tokenizer, None, True, cfg.mlm_probability, cfg.seed + 1), cfg,
                cfg.head_warmup_steps, objective_loss({"mlm": 1.0}, poolings, cfg.align_loss, cfg.align_temperature))
         _only(model, ())
-    peft_model = wrap_peft(model, methods.peft_config(cfg, trainable_token_indices=token_indices(model, new_ids)))
-    if mlm and not warm:
+    peft_model, kept_head = _wrap(cfg, model, new_ids, mlm)
+    if mlm and not (warm or kept_head):  # a warmed-up or inherited head stays frozen, as in language.py
         unfreeze_mlm_head(peft_model)
     dev_data = _dataset(tokenizer, dev, cfg.max_length)
     dev_collator = PairCollator(tokenizer, dev_teach, mlm, cfg.mlm_probability, cfg.seed + 3)
@@ -177,11 +201,13 @@ def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float],
                "train_records": len(train), "objective": name, "pairs": counts,
                "dev_retrieval_before": dev_before[1], "dev_retrieval_after": dev_after[1],
                "embedding_steps": len(embedding)}  # fmt: skip
-    _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopper)
+    _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopper, parent, train)
     return summary
 
 
-def _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopper) -> None:
+def _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopper, parent, train) -> None:
+    from safetensors.torch import save_file
+
     meta = manifest(
         "adapt.language",
         cfg,
@@ -189,7 +215,7 @@ def _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopp
         + ([Path(cfg.parallel)] if cfg.parallel else []),
         counts={**summary["pairs"], "train_records": summary["train_records"], "new_tokens": summary["new_tokens"]},
         adapter="language",
-        **methods.manifest_fields(cfg.method),
+        **methods.manifest_fields(methods.method_of_parent(cfg, parent)),
         objective=summary["objective"],
         objectives=weights,
         source_lang=cfg.source_lang,
@@ -204,7 +230,15 @@ def _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopp
                 "dev_retrieval_before": summary["dev_retrieval_before"],
                 "dev_retrieval_after": summary["dev_retrieval_after"],
                 "dev_history": stopper[0].history if stopper else []},
+        test_records=lineage.test_records(cfg.input, cfg.lang),
+        **({"lineage": lineage.lineage(parent, cfg.from_adapter, cfg, _target_records(train), cfg.input)}
+           if parent else {}),
     )  # fmt: skip
-    extra = {"extension.json": Path(cfg.tokenizer) / "extension.json"} if cfg.tokenizer else {}
-    save_adapter(cfg.out, peft_model, tokenizer, extra, meta)
+    source = lineage.extension_source(cfg)
+    extra = {"extension.json": Path(source) / "extension.json"} if source else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if weights.get("mlm"):  # the head is what makes a continued MLM term continue (--from)
+            save_file(lineage.head_state(peft_model), str(Path(tmp) / lineage.HEAD))
+            extra[lineage.HEAD] = Path(tmp) / lineage.HEAD
+        save_adapter(cfg.out, peft_model, tokenizer, extra, meta)
     log.info("saved %s language adapter to %s", summary["objective"], cfg.out)

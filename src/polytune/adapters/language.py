@@ -85,7 +85,7 @@ def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[in
     tokenizer = load_tokenizer(parent or cfg.tokenizer or cfg.base)
     if tokenizer.pad_token is None:  # decoders (GPT-2, Llama) ship none; batches need one
         tokenizer.pad_token = tokenizer.eos_token
-    extension = read_extension(_tokenizer_source(cfg))
+    extension = read_extension(lineage.extension_source(cfg))
     model = registry.load("objectives", objective)(cfg.base)  # the loader of the model the objective trains
     new_ids = init_new_rows(model, extension, tokenizer, cfg, train) if extension else []
     warm = objective == "mlm" and cfg.head_warmup_steps > 0
@@ -101,13 +101,6 @@ def _prepare(cfg: LanguageAdapterConfig, train: list) -> tuple[Any, Any, list[in
     log.info("language adapter %s (%s): %d train records, %d new tokens, MLM head %d params",
              cfg.lang, objective, len(train), len(new_ids), head)
     return tokenizer, peft_model, new_ids, objective
-
-
-def _tokenizer_source(cfg: LanguageAdapterConfig) -> str | None:
-    """The folder whose extension.json the adapter uses: --tokenizer, or a --from parent that has one."""
-    if cfg.from_adapter:
-        return cfg.from_adapter if (Path(cfg.from_adapter) / "extension.json").is_file() else None
-    return cfg.tokenizer
 
 
 def _eos_pad(tokenizer: Any, model: Any) -> tuple[int, int]:
@@ -163,14 +156,11 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
     """
     from transformers import set_seed
 
-    methods.check_options(cfg, new_rows=_tokenizer_source(cfg) is not None)  # before anything loads
+    methods.check_options(cfg, new_rows=lineage.extension_source(cfg) is not None)  # before anything loads
     weights = _mixed_weights(cfg)
     if weights is not None:
         from polytune.adapters.align import train_aligned_adapter
 
-        if getattr(cfg, "from_adapter", None):
-            raise ConfigError("--from continues MLM/CLM/denoising language adapters only; an aligned adapter "
-                              "(objective align, objectives, embedding_steps) cannot continue yet: drop --from")
         return train_aligned_adapter(cfg, weights, callbacks)
     set_seed(cfg.seed)  # before loading: a freshly initialized head is the same every run
     train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records)
@@ -224,7 +214,7 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
         **({"lineage": lineage.lineage(parent, cfg.from_adapter, cfg, train, cfg.input)}
            if parent else {}),
     )
-    source = _tokenizer_source(cfg)
+    source = lineage.extension_source(cfg)
     extra = {"extension.json": Path(source) / "extension.json"} if source else {}
     with tempfile.TemporaryDirectory() as tmp:
         if objective == "mlm":  # the head is what makes a continued MLM loss continue (--from)

@@ -157,6 +157,13 @@ def restore_head(model: Any, folder: str | Path) -> bool:
     return True
 
 
+def extension_source(cfg: Any) -> str | None:
+    """The folder whose extension.json a language adapter uses: --tokenizer, or a --from parent that has one."""
+    if cfg.from_adapter:
+        return cfg.from_adapter if (Path(cfg.from_adapter) / "extension.json").is_file() else None
+    return cfg.tokenizer
+
+
 def check_options(cfg: Any) -> None:
     """Options that contradict --from: a tokenizer (the parent's is used) or a head warm-up (its head is kept)."""
     if getattr(cfg, "tokenizer", None):

@@ -2,7 +2,10 @@
 transformers Trainer + peft LoRA script (AutoModelForMaskedLM, DataCollatorForLanguageModeling, the model's own
 loss), same base, data, steps, batch, length, LoRA settings and seed. Each side runs end to end (load, train,
 save) in its own spawned process, so peak memory (max RSS on CPU, max allocated on a GPU) is its own.
-Also: the adapter's size on disk, and what 8k new tokens cost in it versus saving the full embedding matrix.
+Also: the adapter's size on disk, and what 8k new tokens cost in it versus saving the full embedding matrix; and
+the same language adapter trained with `objective: align` (align_loss both, pairs with the source language's
+verses; the frozen base reads each source verse once first) beside the MLM one: seconds per step, and
+`align_vs_mlm` = align steps/s over MLM steps/s.
 
 Needs a filtered corpus (the demo's runs/demo/corpus). Figures as one JSON object on the last line;
 `ratio` = polytune tokens/s over the baseline's (target >= 0.95).
@@ -55,6 +58,18 @@ def _polytune(base: str, corpus: str, lang: str, steps: int, out: str) -> dict:
                                                  max_eval_records=32, save_every=0,  # no checkpoints, as the baseline
                                                  **SETTINGS))  # fmt: skip
     return {"seconds": time.perf_counter() - start, "peak_mb": _peak_mb()}
+
+
+def _polytune_align(base: str, corpus: str, lang: str, steps: int, out: str) -> dict:
+    from polytune.adapters.language import train_language_adapter
+    from polytune.config import LanguageAdapterConfig
+
+    start = time.perf_counter()
+    summary = train_language_adapter(LanguageAdapterConfig(
+        base=base, input=Path(corpus), lang=lang, out=Path(out), objective="align", align_loss="both",
+        max_steps=steps, max_train_records=steps * SETTINGS["batch_size"], max_eval_records=32, save_every=0,
+        **SETTINGS))  # fmt: skip
+    return {"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(), "pairs": summary["train_records"]}
 
 
 def _baseline(base: str, corpus: str, lang: str, steps: int, out: str) -> dict:
@@ -116,14 +131,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ours = _run(_polytune, base, args.corpus, args.lang, steps, f"{tmp}/polytune")
         theirs = _run(_baseline, base, args.corpus, args.lang, steps, f"{tmp}/baseline")
+        align = _run(_polytune_align, base, args.corpus, args.lang, steps, f"{tmp}/align")
         config = json.loads((Path(base) / "config.json").read_text())
         sizes = _sizes(Path(tmp) / "polytune", config["hidden_size"], config["vocab_size"])
-    for side in (ours, theirs):
-        side["tokens_per_s"] = round(tokens / side["seconds"], 1)
+    for side in (ours, theirs, align):
+        side["tokens_per_s"] = round(tokens / side["seconds"], 1)  # align: target tokens (its teacher pass aside)
+        side["s_per_step"] = round(side["seconds"] / steps, 2)
         side["seconds"], side["peak_mb"] = round(side["seconds"], 1), round(side["peak_mb"], 1)
     print(json.dumps({"benchmark": "adapter_throughput", "steps": steps, "tokens": tokens, **SETTINGS,
                       "polytune": ours, "baseline": theirs,
-                      "ratio": round(ours["tokens_per_s"] / theirs["tokens_per_s"], 3), **sizes}))  # fmt: skip
+                      "ratio": round(ours["tokens_per_s"] / theirs["tokens_per_s"], 3), "align": align,
+                      "align_vs_mlm": round(ours["seconds"] / align["seconds"], 3), **sizes}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -113,8 +113,8 @@ def test_an_aligned_adapter_continues_with_its_rows_head_and_lineage(tmp_path, t
                                                                      extended_tokenizer, capsys):  # fmt: skip
     """align + mlm with an extended vocabulary: the child (lr 1e-9) starts at the parent's dev loss, keeps its new
     rows and saved MLM head, names it in `lineage`; pairs whose target repeats a parent test record are refused."""
-    common = {"base": str(tiny_bert), "input": synthetic_corpus, "lang": "nya", "objectives": {"align": 1.0, "mlm": 0.5},
-              "max_train_records": 64, **COMMON}  # fmt: skip
+    common = {"base": str(tiny_bert), "input": synthetic_corpus, "lang": "nya",
+              "objectives": {"align": 1.0, "mlm": 0.5}, "max_train_records": 64, **COMMON}  # fmt: skip
     parent = train_language_adapter(LanguageAdapterConfig(out=tmp_path / "parent", tokenizer=str(extended_tokenizer),
                                                           max_steps=20, **common))  # fmt: skip
     child = train_language_adapter(LanguageAdapterConfig(out=tmp_path / "child", from_adapter=str(tmp_path / "parent"),

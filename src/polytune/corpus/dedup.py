@@ -23,6 +23,7 @@ SCORE_BINS = 10_000  # bins per unit of score: one per 4-decimal value
 SHINGLE = 5  # words (characters in unspaced scripts) per MinHash shingle, as FineWeb-2
 _MIX = 0x9E3779B97F4A7C15  # odd 64-bit multiplier that mixes word hashes into a shingle hash
 PRIME = (1 << 61) - 1  # Mersenne prime of the permutations; every hash stays below it (datatrove reads up to it)
+WORD_CACHE = 1 << 18  # word hashes a MinHasher remembers (~30 MB at most)
 KEY_MASK = (1 << 60) - 1  # the exact key's high word, kept below PRIME for datatrove's bucket reader
 
 
@@ -106,6 +107,21 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     return min(pairs, key=lambda br: (error(*br), br))
 
 
+class _WordHashes(dict):
+    """word -> 64-bit hash, computed on first use. Words repeat (Zipf), so most lookups are one C-level dict read;
+    emptied when it holds WORD_CACHE words, which bounds its memory."""
+
+    def __init__(self, hash_bytes: Any) -> None:
+        super().__init__()
+        self._hash_bytes = hash_bytes
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= WORD_CACHE:
+            self.clear()
+        value = self[word] = self._hash_bytes(word.encode("utf-8", "surrogatepass"))
+        return value
+
+
 class MinHasher:
     """MinHash signatures of texts in one language: word 5-gram shingles, `num_perm` universal-hash permutations."""
 
@@ -115,11 +131,11 @@ class MinHasher:
         rng = np.random.RandomState(seed)
         self.a = rng.randint(1, PRIME, size=num_perm, dtype=np.uint64)
         self.b = rng.randint(0, PRIME, size=num_perm, dtype=np.uint64)
-        self.lang, self._hash = lang, xxhash.xxh64_intdigest
+        self.lang, self._cache = lang, _WordHashes(xxhash.xxh64_intdigest)
 
     def _word_hashes(self, text: str) -> list[int]:
         words = split_words(text.casefold(), self.lang) or [text]
-        return [self._hash(word.encode("utf-8", "surrogatepass")) for word in words]
+        return list(map(self._cache.__getitem__, words))
 
     def signatures(self, texts: list[str]) -> np.ndarray:
         """An (len(texts), num_perm) uint64 array; one vectorized pass over all shingles of the batch.

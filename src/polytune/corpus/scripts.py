@@ -29,6 +29,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
 UNSPACED = frozenset({"Hani", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt", "Jpan", "Hans", "Hant"})
 
 _LETTER_RE = regex.compile(r"\p{L}")
+_LETTER_RUN_RE = regex.compile(r"\p{L}+")
 _CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
 _WORD_RE = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}]+)*")
 _CHAR_PATTERNS = [(code, regex.compile(rf"\p{{Script={name}}}")) for code, name in SCRIPTS.items()]
@@ -63,11 +64,12 @@ def expected_scripts(lang: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=256)
-def _expected_pattern(lang: str) -> regex.Pattern | None:
-    names = [SCRIPTS[c] for c in expected_scripts(lang) if c in SCRIPTS]
+def _script_patterns(lang: str) -> tuple[regex.Pattern, regex.Pattern] | None:
+    """(a letter outside the expected scripts, a run of characters of them) for `lang`; None: script unknown."""
+    names = "".join(rf"\p{{Script={SCRIPTS[c]}}}" for c in expected_scripts(lang) if c in SCRIPTS)
     if not names:
         return None
-    return regex.compile("[" + "".join(rf"\p{{Script={name}}}" for name in names) + "]")
+    return regex.compile(rf"(?V1)[\p{{L}}--[{names}]]"), regex.compile(rf"[{names}]+")
 
 
 def script_matches(text: str, lang: str) -> tuple[bool, str]:
@@ -77,14 +79,17 @@ def script_matches(text: str, lang: str) -> tuple[bool, str]:
 
     Example: script_matches("Привет", "eng_Latn") -> (False, "dominant script Cyrl, eng_Latn expects Latn")
     """
-    pattern = _expected_pattern(lang)
-    if pattern is None:
+    patterns = _script_patterns(lang)
+    if patterns is None:
         return True, ""
-    letters = len(_LETTER_RE.findall(text))
-    if letters == 0:
+    foreign_letter, expected_run = patterns
+    # Almost every text has no letter outside its expected scripts: searching for one (instead of listing every
+    # letter, one string each) is the fast path, and without one every letter there is fits.
+    if not foreign_letter.search(text):
         return True, ""
-    expected = len(pattern.findall(text))
-    if 2 * expected > letters:  # the fast path: most letters are in an expected script
+    letters = sum(map(len, _LETTER_RUN_RE.findall(text)))
+    expected = sum(map(len, expected_run.findall(text)))  # characters of those scripts, letters or not
+    if 2 * expected > letters:  # most letters are in an expected script
         return True, ""
     found = dominant_script(text)
     if found in expected_scripts(lang):

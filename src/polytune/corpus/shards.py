@@ -13,16 +13,16 @@ class JsonlShards:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._handles: dict[Path, TextIO] = {}
+        self._handles: dict[str, TextIO] = {}  # by relative path: no Path built per record
 
     def write(self, relative: str, record: dict[str, Any]) -> None:
-        path = self.root / relative
-        handle = self._handles.get(path)
+        handle = self._handles.get(relative)
         if handle is None:
+            path = self.root / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             # A lone surrogate (legal in JSON input as "\ud800", not encodable as UTF-8) may survive in fields
             # other than text; backslashreplace writes it back as the same JSON escape.
-            handle = self._handles[path] = open(path, "w", encoding="utf-8", errors="backslashreplace")
+            handle = self._handles[relative] = open(path, "w", encoding="utf-8", errors="backslashreplace")
         handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True, default=str) + "\n")
 
     def close(self) -> None:

@@ -40,7 +40,7 @@ def _kill_during(argv: list[str], out: Path, delay: float) -> str:
     """Start `polytune ARGV`, wait until it writes beside `out` (or exits), then SIGKILL it after `delay` s."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "polytune.cli.main", "--quiet", *argv], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
         if any(p.name.startswith(f".{out.name}.") for p in out.parent.iterdir()):
@@ -49,9 +49,15 @@ def _kill_during(argv: list[str], out: Path, delay: float) -> str:
     time.sleep(delay)
     if proc.poll() is not None:
         return "finished before the kill"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_group(proc)
     return "killed"
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the run and every process it started (datatrove's pool workers would outlive a lone SIGKILL of
+    their parent, sleeping forever on its task queue), as a machine going down would."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _state(digest, out: Path) -> dict[str, str]:
@@ -90,13 +96,12 @@ def _kill_at(argv: list[str], at: float) -> str:
     """Start `polytune ARGV` and SIGKILL it `at` seconds later, wherever it is (start-up, training, writing)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "polytune.cli.main", "--quiet", *argv], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         proc.wait(timeout=at)
         return "finished before the kill"
     except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        _kill_group(proc)
         return "killed"
 
 

@@ -765,7 +765,8 @@ class EvalConfig:
         "intrinsic probe: held-out LM loss per language and system (masked LM with a seeded mask for encoders, "
         "next-token loss for decoders) and its perplexity", default=False,
     )  # fmt: skip
-    source_lang: str | None = _help("retrieval: the language the targets are paired with (polytune run: the "
+    source_lang: str | None = _help("the task's source language: retrieval pairs the targets with it, and the task "
+                                    "adapter alone on its own split is the report's ceiling (polytune run: the "
                                     "top-level source_lang)", default=None)  # fmt: skip
     retrieval_layer: int | float = _help(
         "retrieval: hidden states pooled, an index (0: embedding output, N: last of N layers) or a share of the "

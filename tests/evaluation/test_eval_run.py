@@ -51,3 +51,29 @@ def test_cli_eval_run(tmp_path, tiny_bert, synthetic_corpus, task_adapter, capsy
     assert f"report: {tmp_path / 'rep'}/report.md (1 language, baseline task-only)" in out
     md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
     assert "| nya_Latn | Nyanja | Latin | — | — | 6 |" in md and "| **average** | 1 language |  |  |  | 6 |" in md
+
+
+@pytest.mark.slow
+def test_the_source_ceiling_is_scored_and_each_target_read_against_it(tmp_path, tiny_bert, synthetic_corpus,
+                                                                      task_adapter):  # fmt: skip
+    from polytune.evaluation.report import run_eval
+
+    cfg = EvalConfig(
+        base=str(tiny_bert), task_adapter=str(task_adapter), input=synthetic_corpus, out=tmp_path / "eval",
+        systems=[SystemConfig("task-only")], langs=["nya_Latn"], max_records=12, bootstrap=50, source_lang="eng_Latn",
+    )  # fmt: skip
+    report = run_eval(cfg)
+    ceiling = report["extra"]["ceiling"]
+    rows = [json.loads(x) for x in (tmp_path / "eval" / "ceiling" / "predictions" / "task-adapter" /
+                                    "eng_Latn.jsonl").read_text().splitlines()]  # fmt: skip
+    assert ceiling["lang"] == "eng_Latn" and ceiling["n"] == len(rows) == 12 and ceiling["split"] == "test"
+    top = ceiling["scores"]["accuracy"]["score"]
+    assert top == pytest.approx(100 * sum(r["label"] == r["pred"] for r in rows) / 12)
+    md = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
+    assert "## Zero-shot / eng_Latn ceiling" in md
+    target = report["results"]["nya_Latn"]["scores"]["task-only"]["accuracy"]["score"]
+    assert f"| nya_Latn | {target / top:.2f} |" in md if top else "—" in md
+    assert "Zero-shot / eng_Latn ceiling" in (tmp_path / "eval" / "report.html").read_text(encoding="utf-8")
+    # evaluated as a language of its own, the source language is no ceiling
+    again = run_eval(EvalConfig(**{**cfg.__dict__, "out": tmp_path / "both", "langs": ["eng_Latn", "nya_Latn"]}))
+    assert "ceiling" not in again["extra"]

@@ -10,6 +10,7 @@ Example: build_report("runs/demo/report", "/tmp/r", baseline="task-only")["avera
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from polytune.io import atomic_path, file_hash, manifest, read_json, write_json
 from polytune.langcodes import display_name
 from polytune.resources import resolved
 
+CEILING, CEILING_SYSTEM = "ceiling", "task-adapter"  # the source-language report's folder and its one system
 __all__ = ["build_report", "input_manifests", "read_fertility", "run_eval", "score_found", "summary_lines"]
 
 
@@ -279,6 +281,28 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def source_ceiling(cfg: Any) -> dict[str, Any] | None:
+    """The task adapter alone on the source language's own test split: the ceiling that zero-shot scores are read
+    against (report.json `extra.ceiling`; its own report in `<out>/ceiling/`).
+
+    None without a source language in the corpus, when the source is one of the evaluated languages already, or
+    with a suite (its languages and splits are the suite's to set).
+    """
+    source = getattr(cfg, "source_lang", None)
+    if not source or cfg.suite or source in cfg.langs or not (Path(cfg.input) / source).is_dir():
+        return None
+    from polytune.config import SystemConfig
+    from polytune.evaluation.predict import predict
+
+    sub = dataclasses.replace(cfg, langs=[source], systems=[SystemConfig(name=CEILING_SYSTEM)],
+                              out=Path(cfg.out) / CEILING, baseline=CEILING_SYSTEM, retrieval=False,
+                              intrinsic=False)  # fmt: skip
+    report = build_report(predict(sub), sub.out, metrics=getattr(cfg, "metrics", None) or None,
+                          n_resamples=cfg.bootstrap, seed=cfg.seed, langs=[source], config=sub)  # fmt: skip
+    result = report["results"][source]
+    return {"lang": source, "n": result["n"], "split": cfg.split, "scores": result["scores"][CEILING_SYSTEM]}
+
+
 def run_eval(cfg: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Predict with every system of an EvalConfig, then score the predictions into `cfg.out`.
 
@@ -318,6 +342,9 @@ def run_eval(cfg: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         _write(Path(cfg.out), report, manifest("eval", cfg, inputs=[Path(cfg.out) / PROBES], counts=_counts(report)))
         return report
     pred_dir = predict(cfg)
+    ceiling = source_ceiling(cfg)
+    if ceiling is not None:
+        extra = {**(extra or {}), "ceiling": ceiling}
     return build_report(
         pred_dir, cfg.out, baseline=cfg.baseline, metrics=getattr(cfg, "metrics", None) or None,
         n_resamples=cfg.bootstrap, seed=cfg.seed, extra=extra, systems=[s.name for s in cfg.systems],

@@ -1,4 +1,5 @@
-"""The probe tables of a report (bitext retrieval, intrinsic LM loss), shared by report.md and report.html.
+"""The probe tables of a report (bitext retrieval, intrinsic LM loss) and its ceiling table (zero-shot scores as a
+share of the source language's own), shared by report.md and report.html.
 
 One table per retrieval measure (acc@1 and acc@10, target→source and source→target) and one for the LM loss; a row
 per language and the macro average, each system's score with its CI, then each system's Δ vs the baseline.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from polytune.evaluation.report.cells import delta_cell, score_cell
+from polytune.evaluation.report.cells import delta_cell, metric_label, score_cell
 
 DIRECTION_LABELS = {"t2s": "target → {src}", "s2t": "{src} → target"}
 
@@ -99,7 +100,34 @@ def intrinsic_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     }]  # fmt: skip
 
 
+def ceiling_table(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each system's zero-shot score as a share of the ceiling (the task adapter on the source language's own test
+    split), per metric and language; [] when the report has no ceiling."""
+    ceiling = (report.get("extra") or {}).get("ceiling")
+    if not ceiling or not report["metrics"]:
+        return []
+    metrics = [m for m in report["metrics"] if m in ceiling["scores"]]
+    systems, src = report["systems"], ceiling["lang"]
+    note = (f"The ceiling: the task adapter alone on {src}'s own {ceiling['split']} split ({ceiling['n']} records): "
+            + "; ".join(f"{metric_label(m)} {score_cell(ceiling['scores'][m])}" for m in metrics)
+            + f". Cells: a system's score on the target language / the {src} score (1.00 = as good as in {src}).")
+    rows = []
+    for lang, result in [*report["results"].items(), ("**average**", report["average"])]:
+        cells = [_cell(lang)]
+        for m in metrics:
+            top = ceiling["scores"][m]["score"]
+            cells += [_cell(f"{result['scores'][s][m]['score'] / top:.2f}" if top else "—") for s in systems]
+        rows.append({"cells": cells, "average": lang == "**average**"})
+    return [{
+        "title": f"Zero-shot / {src} ceiling",
+        "note": note,
+        "header": ["language", *(f"{s} {metric_label(m)}" for m in metrics for s in systems)],
+        "rows": rows,
+        "left": 1,
+    }]  # fmt: skip
+
+
 def probe_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every probe table of the report ([] when no probe ran)."""
+    """Every probe table of the report, then the ceiling table ([] when there is neither)."""
     tables = retrieval_tables(report) if "retrieval" in report else []
-    return tables + (intrinsic_tables(report) if "intrinsic" in report else [])
+    return tables + (intrinsic_tables(report) if "intrinsic" in report else []) + ceiling_table(report)

@@ -55,6 +55,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.max_records, args.n_steps = 20, 16
+    from polytune.resources import resolve_resource
+
+    args.base = resolve_resource(args.base)  # a pkg: or zoo: base becomes its folder, as `polytune explain` does
     figures: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for lang in args.langs:

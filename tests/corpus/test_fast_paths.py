@@ -1,7 +1,8 @@
 """The filter's fast paths decide exactly as the plain formulas they replaced (issue 15's throughput work).
 
 Each reference below is the one-string-per-character formula the filter used before: the non-letter fraction,
-the script check's majority rule, the repetition filter's n-gram gate and the MinHash word hashes.
+the script check's majority rule, the repetition filter's n-gram checks (every text split and casefolded) and the
+MinHash word hashes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polytune.corpus.dedup import MinHasher
-from polytune.corpus.quality import NGRAM_MIN_WORDS, NonLetterFilter, RepetitionFilter
+from polytune.corpus.quality import (
+    DUP_NGRAM_CHAR_FRACTION,
+    NGRAM_MIN_WORDS,
+    TOP_NGRAM_CHAR_FRACTION,
+    NonLetterFilter,
+    RepetitionFilter,
+    _dup_ngram_fraction,
+    _top_ngram_fraction,
+)
 from polytune.corpus.scripts import dominant_script, expected_scripts, script_matches, split_words
 
 # Letters of several scripts, marks, digits, punctuation and several kinds of space: the mixtures the fast paths
@@ -54,17 +63,24 @@ def test_script_check_matches_the_majority_rule(text, lang):
     assert script_matches(text, lang)[0] == reference_script(text, lang)
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["a", "b", "ab", "a-b", "x.y", "中", "中文"]), min_size=20, max_size=60),
-       st.sampled_from(["", " "]), st.sampled_from(LANGS))  # fmt: skip
-def test_repetition_length_gate_never_skips_a_long_enough_text(words, sep, lang):
-    # The gate returns before splitting texts shorter than NGRAM_MIN_WORDS characters: such a text never holds
-    # NGRAM_MIN_WORDS words (not even in a script split into characters), so the n-gram checks could not apply.
+def reference_repetition(text: str, lang: str) -> bool:
+    """The n-gram half of the repetition filter as it was: split every text, casefold every word, then check."""
+    words = [w.casefold() for w in split_words(text, lang)]
+    if len(words) < NGRAM_MIN_WORDS:
+        return True
+    total = sum(len(w) for w in words)
+    return all(_top_ngram_fraction(words, n, total) <= limit for n, limit in TOP_NGRAM_CHAR_FRACTION.items()) and all(
+        _dup_ngram_fraction(words, n, total) <= limit for n, limit in DUP_NGRAM_CHAR_FRACTION.items())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "B", "ab", "a-b", "x.y", "中", "中文", "Buy", "buy", "now"]), min_size=10,
+                max_size=120), st.sampled_from(["", " "]), st.sampled_from(LANGS))  # fmt: skip
+def test_repetition_verdict_matches_splitting_and_casefolding_every_text(words, sep, lang):
+    # Single lines (the repeated-line half is unchanged); repetitive vocabularies, so both verdicts occur; "" as the
+    # separator makes unspaced runs whose length gate must not skip a text of NGRAM_MIN_WORDS characters.
     text = sep.join(words)
-    if len(split_words(text, lang)) >= NGRAM_MIN_WORDS:
-        assert len(text) >= NGRAM_MIN_WORDS
-    unspaced_spam = "买便宜的药" * 20  # 100 characters, 100 words in Chinese: long enough to be judged
-    assert RepetitionFilter().filter({"text": unspaced_spam, "lang": "zho_Hans"})[1] == "repeated_ngrams"
+    assert (RepetitionFilter().filter({"text": text, "lang": lang}) is True) == reference_repetition(text, lang)
 
 
 @settings(max_examples=100, deadline=None)

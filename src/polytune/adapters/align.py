@@ -11,7 +11,6 @@ MLM language adapter's, so evaluation, MAD-X stacking and packs take it unchange
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from polytune.adapters.early_stop import early_stopping
 from polytune.adapters.new_rows import init_new_rows, read_extension, token_indices, unfreeze_mlm_head
 from polytune.adapters.objectives import PairCollator, objective_loss, pool, states, teacher_states
 from polytune.adapters.parallel import load_pairs
-from polytune.adapters.trainer import device_of, fit, save_adapter, wrap_peft
+from polytune.adapters.trainer import device_of, fit, wrap_peft
 from polytune.config import LanguageAdapterConfig
 from polytune.errors import ModelError
 from polytune.io import manifest
@@ -206,8 +205,6 @@ def train_aligned_adapter(cfg: LanguageAdapterConfig, weights: dict[str, float],
 
 
 def _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopper, parent, train) -> None:
-    from safetensors.torch import save_file
-
     meta = manifest(
         "adapt.language",
         cfg,
@@ -234,11 +231,5 @@ def _save(cfg, peft_model, tokenizer, summary, losses, embedding, weights, stopp
         **({"lineage": lineage.lineage(parent, cfg.from_adapter, cfg, _target_records(train), cfg.input)}
            if parent else {}),
     )  # fmt: skip
-    source = lineage.extension_source(cfg)
-    extra = {"extension.json": Path(source) / "extension.json"} if source else {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if weights.get("mlm"):  # the head is what makes a continued MLM term continue (--from)
-            save_file(lineage.head_state(peft_model), str(Path(tmp) / lineage.HEAD))
-            extra[lineage.HEAD] = Path(tmp) / lineage.HEAD
-        save_adapter(cfg.out, peft_model, tokenizer, extra, meta)
+    lineage.save_continuable(cfg, peft_model, tokenizer, meta, with_head=bool(weights.get("mlm")))
     log.info("saved %s language adapter to %s", summary["objective"], cfg.out)

@@ -10,12 +10,10 @@ the loss is meaningful from the first step; the head trains along and is saved b
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
 
 from polytune import registry
 from polytune.adapters import lineage, methods
@@ -28,7 +26,6 @@ from polytune.adapters.trainer import (
     fit,
     lm_collator,
     masked_lm_loss,
-    save_adapter,
     wrap_peft,
 )
 from polytune.config import LanguageAdapterConfig
@@ -214,12 +211,6 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
         **({"lineage": lineage.lineage(parent, cfg.from_adapter, cfg, train, cfg.input)}
            if parent else {}),
     )
-    source = lineage.extension_source(cfg)
-    extra = {"extension.json": Path(source) / "extension.json"} if source else {}
-    with tempfile.TemporaryDirectory() as tmp:
-        if objective == "mlm":  # the head is what makes a continued MLM loss continue (--from)
-            save_file(lineage.head_state(peft_model), str(Path(tmp) / lineage.HEAD))
-            extra[lineage.HEAD] = Path(tmp) / lineage.HEAD
-        save_adapter(cfg.out, peft_model, tokenizer, extra, meta)
+    lineage.save_continuable(cfg, peft_model, tokenizer, meta, with_head=objective == "mlm")
     log.info("saved language adapter to %s", cfg.out)
     return summary

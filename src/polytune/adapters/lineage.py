@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import tempfile
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,22 @@ def extension_source(cfg: Any) -> str | None:
     if cfg.from_adapter:
         return cfg.from_adapter if (Path(cfg.from_adapter) / "extension.json").is_file() else None
     return cfg.tokenizer
+
+
+def save_continuable(cfg: Any, peft_model: Any, tokenizer: Any, meta: dict[str, Any], with_head: bool) -> None:
+    """Save a language adapter with what a later --from needs beside its weights: its tokenizer's extension.json
+    and, when it trained an MLM loss (`with_head`), its MLM head (what makes a continued MLM loss continue)."""
+    from safetensors.torch import save_file
+
+    from polytune.adapters.trainer import save_adapter
+
+    source = extension_source(cfg)
+    extra = {"extension.json": Path(source) / "extension.json"} if source else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if with_head:
+            save_file(head_state(peft_model), str(Path(tmp) / HEAD))
+            extra[HEAD] = Path(tmp) / HEAD
+        save_adapter(cfg.out, peft_model, tokenizer, extra, meta)
 
 
 def check_options(cfg: Any) -> None:

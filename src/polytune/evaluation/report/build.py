@@ -285,11 +285,11 @@ def source_ceiling(cfg: Any) -> dict[str, Any] | None:
     """The task adapter alone on the source language's own test split: the ceiling that zero-shot scores are read
     against (report.json `extra.ceiling`; its own report in `<out>/ceiling/`).
 
-    None without a source language in the corpus, when the source is one of the evaluated languages already, or
-    with a suite (its languages and splits are the suite's to set).
+    None without a source language in the corpus, when the source is one of the evaluated languages already (listed,
+    or every corpus language when none is listed), or with a suite (its languages and splits are the suite's to set).
     """
     source = getattr(cfg, "source_lang", None)
-    if not source or cfg.suite or source in cfg.langs or not (Path(cfg.input) / source).is_dir():
+    if not source or cfg.suite or not cfg.langs or source in cfg.langs or not (Path(cfg.input) / source).is_dir():
         return None
     from polytune.config import SystemConfig
     from polytune.evaluation.predict import predict

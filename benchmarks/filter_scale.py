@@ -88,17 +88,19 @@ def _verses(raw: Path) -> dict[str, list[str]]:
     return {lang: [json.loads(x)["text"] for x in (raw / f"{lang}.jsonl").open()] for lang in BIBLES}
 
 
-def _stage_one(work: Path, shards: dict[str, Iterable[dict]]) -> None:
-    """Write stage-one output the way the filter's stage one does: chunked shards and per-task stats."""
+def _stage_one(work: Path, shards: dict[str, Iterable[dict]], seed: int = 13) -> None:
+    """Write stage-one output the way the filter's stage one does: chunks with their arrays (exact keys, MinHash
+    values of `seed`) and per-task stats. The MinHash signing is stage one's work now, so it is not timed here."""
+    from polytune.config import FilterConfig
+    from polytune.corpus.chunks import ChunkWriter
     from polytune.corpus.dedup import score_bin
-    from polytune.corpus.dedup_steps import CHUNK_RECORDS
-    from polytune.corpus.shards import JsonlShards
 
-    writer, bins, passed = JsonlShards(work / "s1"), {}, {}
+    cfg = FilterConfig(inputs=["-"], out=work / "unused", minhash_seed=seed)
+    writer, bins, passed = ChunkWriter(work / "s1", 0, cfg), {}, {}
     for lang, records in shards.items():
         bins[lang] = {}
         for i, record in enumerate(records):
-            writer.write(f"{lang}/00000-{i // CHUNK_RECORDS:05d}.jsonl", record)
+            writer.write(record)
             key = score_bin(record["lid_score"])
             bins[lang][key] = bins[lang].get(key, 0) + 1
             passed[lang] = i + 1
@@ -156,7 +158,7 @@ def _agreement(root: Path, verses: dict[str, list[str]]) -> dict:
     near = {}
     for mode, seed in (("stage2-new", "13"), ("stage2-old", "13"), ("stage2-new", "14")):
         work = root / f"agree-{mode}-{seed}"
-        _stage_one(work, shards)
+        _stage_one(work, shards, int(seed))
         stats = _child(mode, work, ["0", seed])["stats"]
         near[mode + seed] = (_near_ids(work / f"out-{mode}"), stats["rejected"].get("duplicate", 0))
     new, old, other = near["stage2-new13"][0], near["stage2-old13"][0], near["stage2-new14"][0]

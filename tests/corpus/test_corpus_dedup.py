@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from polytune.config import FilterConfig
-from polytune.corpus import dedup_steps, steps
+from polytune.corpus import chunks, dedup_steps
 from polytune.corpus.dedup import (
     MinHasher,
     auto_threshold,
@@ -103,7 +103,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 def test_any_chunk_size_gives_the_same_bytes_and_names_across_chunks(tmp_path, monkeypatch):
     data = _input(tmp_path)
     whole = run_filter(FilterConfig(inputs=[data], out=tmp_path / "whole", threshold=0))
-    monkeypatch.setattr(steps, "CHUNK_RECORDS", 3)  # chunks of 3, 3 and 2 records: duplicates in other chunks
+    monkeypatch.setattr(chunks, "CHUNK_RECORDS", 3)  # chunks of 3, 3 and 2 records: duplicates in other chunks
     chunked = run_filter(FilterConfig(inputs=[data], out=tmp_path / "chunked", threshold=0))
     assert whole == chunked and _tree(tmp_path / "whole") == _tree(tmp_path / "chunked")
     assert whole["rejected"] == {"duplicate": 2, "near_duplicate": 2}

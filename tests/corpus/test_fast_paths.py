@@ -7,18 +7,20 @@ MinHash word hashes.
 
 from __future__ import annotations
 
+import numpy as np
 import regex
 import xxhash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from polytune.corpus.dedup import MinHasher
+from polytune.corpus.dedup import PRIME, MinHasher, _mod_prime
 from polytune.corpus.quality import (
     DUP_NGRAM_CHAR_FRACTION,
     NGRAM_MIN_WORDS,
     TOP_NGRAM_CHAR_FRACTION,
     NonLetterFilter,
     RepetitionFilter,
+    _chars_for_ngram_checks,
     _dup_ngram_fraction,
     _top_ngram_fraction,
 )
@@ -73,8 +75,19 @@ def reference_repetition(text: str, lang: str) -> bool:
         _dup_ngram_fraction(words, n, total) <= limit for n, limit in DUP_NGRAM_CHAR_FRACTION.items())
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab1中 .'’é\u0301", max_size=200), st.sampled_from(LANGS))
+def test_the_length_gate_never_skips_a_text_with_enough_words(text, lang):
+    # The repetition filter skips texts shorter than the fewest characters NGRAM_MIN_WORDS words can take; the same
+    # bound for any word count: one character a word unspaced, else 2n - 1 (words meet after `l'a` without a gap).
+    n = len(split_words(text, lang))
+    per_word = _chars_for_ngram_checks(lang) / NGRAM_MIN_WORDS
+    assert len(text) >= (n if per_word == 1 else 2 * n - 1)
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["a", "B", "ab", "a-b", "x.y", "中", "中文", "Buy", "buy", "now"]), min_size=10,
+@given(st.lists(st.sampled_from(["a", "B", "ab", "a-b", "x.y", "中", "中文", "Buy", "buy", "now", "l'a", "1"]),
+                min_size=10,
                 max_size=120), st.sampled_from(["", " "]), st.sampled_from(LANGS))  # fmt: skip
 def test_repetition_verdict_matches_splitting_and_casefolding_every_text(words, sep, lang):
     # Single lines (the repeated-line half is unchanged); repetitive vocabularies, so both verdicts occur; "" as the
@@ -90,3 +103,11 @@ def test_cached_word_hashes_equal_direct_hashes(batch):
     for text in batch + batch:  # the second pass reads the cache
         words = split_words(text.casefold(), "eng_Latn") or [text]
         assert hasher._word_hashes(text) == [xxhash.xxh64_intdigest(w.encode("utf-8", "surrogatepass")) for w in words]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=50))
+def test_the_division_free_modulo_equals_the_modulo(values):
+    edges = [0, 1, PRIME - 1, PRIME, PRIME + 1, 2 * PRIME, 2**64 - 1]
+    array = np.array(values + edges, dtype=np.uint64)
+    assert _mod_prime(array.copy()).tolist() == [v % PRIME for v in values + edges]

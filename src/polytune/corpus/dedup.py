@@ -125,17 +125,19 @@ class _WordHashes(dict):
 class MinHasher:
     """MinHash signatures of texts in one language: word 5-gram shingles, `num_perm` universal-hash permutations."""
 
-    def __init__(self, lang: str, num_perm: int, seed: int) -> None:
+    def __init__(self, lang: str, num_perm: int, seed: int, word_hashes: dict[str, int] | None = None) -> None:
+        """`word_hashes`: another hasher's, to share one bounded cache between the languages of a task."""
         import xxhash
 
         rng = np.random.RandomState(seed)
         self.a = rng.randint(1, PRIME, size=num_perm, dtype=np.uint64)
         self.b = rng.randint(0, PRIME, size=num_perm, dtype=np.uint64)
-        self.lang, self._cache = lang, _WordHashes(xxhash.xxh64_intdigest)
+        self.lang = lang
+        self.word_hashes = _WordHashes(xxhash.xxh64_intdigest) if word_hashes is None else word_hashes
 
     def _word_hashes(self, text: str) -> list[int]:
         words = split_words(text.casefold(), self.lang) or [text]
-        return list(map(self._cache.__getitem__, words))
+        return list(map(self.word_hashes.__getitem__, words))
 
     def signatures(self, texts: list[str]) -> np.ndarray:
         """An (len(texts), num_perm) uint64 array; one vectorized pass over all shingles of the batch.
@@ -157,5 +159,16 @@ class MinHasher:
         for offset in range(SHINGLE):  # polynomial over the words; positions past a short text's end add nothing
             term = padded[first + offset] * np.uint64(_MIX**offset % 2**64)
             shingles += np.where(offset < span, term, np.uint64(0))
-        values = (shingles[:, None] * self.a + self.b) % np.uint64(PRIME)
-        return np.minimum.reduceat(values, np.cumsum(count) - count, axis=0)
+        return np.minimum.reduceat(_mod_prime(shingles[:, None] * self.a + self.b), np.cumsum(count) - count, axis=0)
+
+
+def _mod_prime(values: np.ndarray) -> np.ndarray:
+    """values % PRIME, in place, without a division: 2^61 = 1 (mod 2^61 - 1), so x = hi * 2^61 + lo = hi + lo.
+
+    Example: _mod_prime(np.array([2**64 - 1], dtype=np.uint64)) -> [7] (= (2^64 - 1) % (2^61 - 1)).
+    """
+    high = values >> np.uint64(61)
+    values &= np.uint64(PRIME)
+    values += high  # at most PRIME + 7
+    np.subtract(values, np.uint64(PRIME), out=values, where=values >= np.uint64(PRIME))
+    return values

@@ -1,19 +1,20 @@
 """Stage two of the filter as sharded datatrove steps: LID threshold, exact dedup and MinHash near-dedup, with memory
-per task bounded by the chunk size (`CHUNK_RECORDS`), not by the size of a language.
+per task bounded by the chunk size (`chunks.CHUNK_RECORDS`), not by the size of a language.
 
-Stage one writes each language in chunks (`s1/<lang>/<rank>-<part>.jsonl`, at most CHUNK_RECORDS records each);
-a language's records, in chunk order, are the order "first one is kept" refers to. Four pipelines follow, each run
+Stage one writes each language in chunks with their META and MinHash arrays (`polytune.corpus.chunks`); a
+language's records, in chunk order, are the order "first one is kept" refers to. Four pipelines follow, each run
 by the same datatrove executor as stage one (local processes, Ray, Slurm), each resumable from its completions:
 
-1. `SignatureStep`, one task per chunk: applies the threshold (from the merged score histograms in `plan.json`),
-   writes the exact key of each surviving record and its MinHash band signatures as sorted datatrove `.minhash.sig`
-   files, and the record ids (so a later step can name a record by its position).
+1. `SignatureStep`, one task per chunk: applies the threshold (from the merged score histograms in `plan.json`) to
+   the chunk's scores and writes the exact keys and MinHash band signatures of the records above it as sorted
+   datatrove `.minhash.sig` files (arrays only: no record is read).
 2. `BucketStep`, one task per (language, bucket): datatrove's `MinhashDedupBuckets` merges the sorted files of one
    bucket and writes the pairs that share it; exact keys are hash-sharded over `EXACT_BUCKETS` buckets the same way.
 3. `ClusterStep`, one task per language: connected components of those pairs (only duplicates are held); the first
    record of a cluster is kept and counts the cluster's size, an exact copy names its first copy, every other member
    names the record kept.
-4. `LanguageStep`, one task per chunk: writes the chunk's kept records and its rejects with their reasons.
+4. `LanguageStep`, one task per chunk: writes the chunk's kept records and its rejects with their reasons, as stage
+   one's lines with the added fields inserted.
 """
 
 from __future__ import annotations
@@ -30,13 +31,12 @@ from datatrove.pipeline.dedup import MinhashConfig, MinhashDedupBuckets
 from datatrove.utils.hashing import HashConfig
 
 from polytune.config import FilterConfig
-from polytune.corpus.dedup import MinHasher, exact_key, lsh_bands, merge_histograms, score_summary, threshold_for
-from polytune.corpus.shards import JsonlShards, read_jsonl
+from polytune.corpus.chunks import read_meta, read_minhash, record_at, with_fields
+from polytune.corpus.dedup import lsh_bands, merge_histograms, score_summary, threshold_for
+from polytune.corpus.shards import JsonlShards, line_bytes
 from polytune.io import write_json
 
-CHUNK_RECORDS = 50_000  # records per stage-two task: bounds its memory (signatures: ~0.5 KB a record)
 EXACT_BUCKETS = 4  # hash shards of the exact keys
-BATCH = 256  # records MinHashed in one vectorized pass
 LINES_TO_BUFFER = 1024  # signatures read at a time per file by the bucket merge
 CLUSTER = np.dtype([("doc", "<u4"), ("kind", "u1"), ("ref", "<u8"), ("size", "<u4")])
 ROOT, EXACT, NEAR = 0, 1, 2
@@ -90,18 +90,18 @@ def _write_sigs(folder: Path, chunk: int, docs: np.ndarray, hashes: np.ndarray, 
             band, where = hashes[:, bucket, :], docs
         else:
             band, where = hashes[buckets == bucket, 0, :], docs[buckets == bucket]
+        order = np.lexsort([where, *(band[:, row] for row in reversed(range(rows)))])  # by h0, h1, ..., doc
         array = np.zeros(len(where), dtype=_sig_dtype(rows))
         for row in range(rows):
-            array[f"h{row}"] = band[:, row]
-        array["doc"] = where
-        array.sort(order=array.dtype.names)
+            array[f"h{row}"] = band[order, row]
+        array["doc"] = where[order]
         path = folder / f"bucket_{bucket:03d}" / f"{chunk:05d}.minhash.sig"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(array.tobytes())
 
 
 class SignatureStep(PipelineStep):
-    """Task `rank` = chunk `rank`: threshold, exact keys, MinHash band signatures and record ids."""
+    """Task `rank` = chunk `rank`: the threshold applied to its scores, then its exact keys and MinHash bands."""
 
     name, type = "polytune signatures", "🫂 - DEDUP"
 
@@ -112,37 +112,37 @@ class SignatureStep(PipelineStep):
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1):
         plan = read_plan(self.work)
         lang, chunk, path = plan["chunks"][rank]
-        threshold, bands, rows, s2 = plan["thresholds"][lang], plan["bands"], plan["rows"], self.work / "s2"
-        hasher = MinHasher(lang, bands * rows, self.cfg.minhash_seed) if self.cfg.near_dedup else None
-        keys, docs, sigs, texts, offsets = [], [], [], [], []
-        ids = s2 / "ids" / lang / f"{chunk:05d}.jsonl"
-        ids.parent.mkdir(parents=True, exist_ok=True)
-        with open(ids, "wb") as out:
-            for doc, record in enumerate(read_jsonl(self.work / path)):
-                offsets.append(out.tell())
-                out.write(json.dumps(str(record.get("id")), ensure_ascii=False).encode("utf-8", "backslashreplace"))
-                out.write(b"\n")
-                if record["lid_score"] < threshold:
-                    continue
-                docs.append(doc)
-                if self.cfg.dedup:
-                    keys.append(exact_key(record["text"]))
-                if hasher is not None:
-                    texts.append(record["text"])
-                    if len(texts) == BATCH:
-                        sigs.append(hasher.signatures(texts))
-                        texts.clear()
-        if texts:
-            sigs.append(hasher.signatures(texts))
-        np.save(s2 / "ids" / lang / f"{chunk:05d}.offsets.npy", np.array(offsets, dtype=np.uint64))
-        positions = np.array(docs, dtype=np.uint32)
+        bands, rows, s2 = plan["bands"], plan["rows"], self.work / "s2"
+        meta = read_meta(self.work / path)
+        above = np.flatnonzero(meta["score"] >= plan["thresholds"][lang])
+        positions, keys = above.astype(np.uint32), meta["key"][above]
         if self.cfg.dedup:
-            exact = np.array(keys, dtype=np.uint64).reshape(-1, 1, 2)
-            _write_sigs(s2 / "exact" / lang, chunk, positions, exact, exact[:, 0, 1] % np.uint64(EXACT_BUCKETS))
-        if hasher is not None:
-            near = np.concatenate(sigs) if sigs else np.zeros((0, bands * rows), dtype=np.uint64)
+            shards = keys[:, 1] % np.uint64(EXACT_BUCKETS)
+            _write_sigs(s2 / "exact" / lang, chunk, positions, keys.reshape(-1, 1, 2), shards)
+        if self.cfg.near_dedup:
+            near = read_minhash(self.work / path, bands * rows)[above]
+            if self.cfg.dedup:
+                positions, near = _without_exact_copies(positions, keys, near)
             _write_sigs(s2 / "near" / lang, chunk, positions, near.reshape(-1, bands, rows), None)
         yield from ()
+
+
+def _without_exact_copies(positions: np.ndarray, keys: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The records of a chunk minus those with the exact key and the MinHash values of an earlier one.
+
+    Such a copy shares every band with its first copy, so any record it would pair with pairs with the first copy,
+    and the exact pairs join the two: the clusters, and so every decision, are the same without its bands.
+    """
+    if not len(positions):
+        return positions, near
+    order = np.lexsort((keys[:, 1], keys[:, 0]))  # stable: copies follow their first copy
+    ranked = keys[order]
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    first = order[np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))]  # each one's first copy
+    copy = np.zeros(len(positions), dtype=bool)
+    copy[order] = ~starts & (near[order] == near[first]).all(axis=1)
+    return positions[~copy], near[~copy]
 
 
 class BucketStep(PipelineStep):
@@ -227,25 +227,25 @@ class ClusterStep(PipelineStep):
         yield from ()
 
 
-def _names(s2: Path, lang: str, refs: np.ndarray) -> dict[int, str]:
-    """The ids of records given as chunk << 32 | position, read from the ids files by seeking (no full load)."""
+def _names(work: Path, chunks: dict[int, str], refs: np.ndarray) -> dict[int, str]:
+    """The ids of records given as chunk << 32 | position, each read from its one line (no chunk is loaded)."""
     names: dict[int, str] = {}
     for chunk in np.unique(refs >> np.uint64(32)).tolist():
-        offsets = np.load(s2 / "ids" / lang / f"{chunk:05d}.offsets.npy", mmap_mode="r")
-        with open(s2 / "ids" / lang / f"{chunk:05d}.jsonl", "rb") as handle:
+        offsets = read_meta(work / chunks[chunk])["offset"]
+        with open(work / chunks[chunk], "rb") as handle:
             for ref in refs[(refs >> np.uint64(32)) == chunk].tolist():
-                handle.seek(int(offsets[ref & 0xFFFFFFFF]))
-                names[ref] = json.loads(handle.readline())
+                names[ref] = str(record_at(handle, int(offsets[ref & 0xFFFFFFFF])).get("id"))
     return names
 
 
-def chunk_clusters(work: Path, lang: str, chunk: int) -> dict[int, tuple[int, str, int]]:
+def chunk_clusters(work: Path, plan: dict[str, Any], lang: str, chunk: int) -> dict[int, tuple[int, str, int]]:
     """{position: (ROOT | EXACT | NEAR, id of the record it duplicates, cluster size)} of a chunk's clusters."""
     path = work / "s2" / "clusters" / lang / f"{chunk:05d}.npy"
     if not path.is_file():
         return {}
     clusters = np.load(path)
-    names = _names(work / "s2", lang, np.unique(clusters["ref"][clusters["kind"] != ROOT]))
+    chunks = {index: chunk_path for chunk_lang, index, chunk_path in plan["chunks"] if chunk_lang == lang}
+    names = _names(work, chunks, np.unique(clusters["ref"][clusters["kind"] != ROOT]))
     return {doc: (kind, names.get(ref, ""), size) for doc, kind, ref, size in clusters.tolist()}
 
 
@@ -273,29 +273,38 @@ class LanguageStep(PipelineStep):
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any]]:
         plan = read_plan(self.work)
         lang, chunk, path = plan["chunks"][rank]
-        threshold, clusters, name = plan["thresholds"][lang], chunk_clusters(self.work, lang, chunk), f"{chunk:05d}"
-        s2 = self.work / "s2"
+        threshold, clusters = plan["thresholds"][lang], chunk_clusters(self.work, plan, lang, chunk)
+        s2, meta, name = self.work / "s2", read_meta(self.work / path), f"{chunk:05d}"
         for stale in [s2 / "kept" / lang / f"{name}.jsonl", *s2.glob(f"rejected/*/{lang}/{name}.jsonl")]:
             stale.unlink(missing_ok=True)  # a failed earlier attempt
         out, rejected, mixed, n = JsonlShards(s2), Counter(), 0, 0
+        rows = zip(meta["score"].tolist(), meta["mixed"].tolist(), meta["parse"].tolist(), meta["at"].tolist(),
+                   strict=True)  # fmt: skip
         try:
-            for n, record in enumerate(read_jsonl(self.work / path), 1):
-                kind, ref, size = clusters.get(n - 1, (None, "", 1))
-                if record["lid_score"] < threshold:
-                    reason, detail = "low_lid_score", f"{lang} {record['lid_score']:.3f} < {threshold}"
-                elif kind == EXACT or kind == NEAR:
-                    reason = "duplicate" if kind == EXACT else "near_duplicate"
-                    detail = f"same text as {ref}" if kind == EXACT else f"near-duplicate of {ref}"
-                else:
-                    record["dup_cluster_size"] = size
-                    mixed += bool(record.get("lid_mixed"))
-                    out.write(f"kept/{lang}/{name}.jsonl", record)
-                    continue
-                rejected[reason] += 1
-                record.update(reject_reason=reason, detail=detail)
-                out.write(f"rejected/{reason}/{lang}/{name}.jsonl", record)
+            with open(self.work / path, "rb") as lines:
+                for n, (line, (score, is_mixed, parse, at)) in enumerate(zip(lines, rows, strict=True), 1):
+                    kind, ref, size = clusters.get(n - 1, (None, "", 1))
+                    if score < threshold:
+                        reason, detail = "low_lid_score", f"{lang} {score:.3f} < {threshold}"
+                    elif kind == EXACT or kind == NEAR:
+                        reason = "duplicate" if kind == EXACT else "near_duplicate"
+                        detail = f"same text as {ref}" if kind == EXACT else f"near-duplicate of {ref}"
+                    else:
+                        mixed += is_mixed
+                        out.write_line(f"kept/{lang}/{name}.jsonl", _added(line, parse, at, dup_cluster_size=size))
+                        continue
+                    rejected[reason] += 1
+                    added = _added(line, parse, at, reject_reason=reason, detail=detail)
+                    out.write_line(f"rejected/{reason}/{lang}/{name}.jsonl", added)
         finally:
             out.close()
         stats = {"input": n, "kept": n - sum(rejected.values()), "rejected": dict(rejected), "mixed_kept": mixed}
         write_json(self.work / "s2" / "stats" / lang / f"{name}.json", stats)
         yield from ()
+
+
+def _added(line: bytes, parse: bool, at: list[int], **fields: Any) -> bytes:
+    """Stage one's line with `fields` set; a record that already had one of them is parsed and rewritten."""
+    if parse:
+        return line_bytes({**json.loads(line), **fields})
+    return with_fields(line, at, fields)

@@ -152,6 +152,9 @@ def apply_filters(
             break
         kept = []
         for record, verdict in zip(records, step.filter_batch(records), strict=True):
+            if verdict is True:  # most records, most filters: skip unpacking
+                kept.append(record)
+                continue
             ok, reason, detail = unpack(verdict, step.name)
             if ok:
                 kept.append(record)

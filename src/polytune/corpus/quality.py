@@ -15,7 +15,7 @@ from typing import Any
 import regex
 
 from polytune.corpus.base import BaseFilter, Verdict
-from polytune.corpus.scripts import script_matches, split_words
+from polytune.corpus.scripts import UNSPACED, script_matches, split_words
 from polytune.errors import ConfigError, LanguageCodeError
 from polytune.langcodes import normalize
 
@@ -132,7 +132,8 @@ class NonLetterFilter(BaseFilter):
 
     def filter(self, record: dict[str, Any]) -> Verdict:
         text = record["text"]
-        visible = len(_SPACES_RE.sub("", text))
+        # A printable text has no whitespace but U+0020 (every other one is a control or separator character).
+        visible = len(text) - text.count(" ") if text.isprintable() else len(_SPACES_RE.sub("", text))
         if visible == 0:
             return True
         fraction = len(_VISIBLE_NON_LETTER_RE.findall(text)) / visible
@@ -184,9 +185,10 @@ class RepetitionFilter(BaseFilter):
                 seen.add(line)
             if dup_lines / len(lines) > DUP_LINE_FRACTION or dup_chars / len(text) > DUP_LINE_CHAR_FRACTION:
                 return False, "repeated_lines", f"{dup_lines}/{len(lines)} lines repeat"
-        if len(text) < NGRAM_MIN_WORDS:  # every word is at least one character: too few words without a split
+        lang = record.get("lang")
+        if len(text) < _chars_for_ngram_checks(lang):  # too few words for the n-gram checks, without a split
             return True
-        words = split_words(text, record.get("lang"))
+        words = split_words(text, lang)
         if len(words) < NGRAM_MIN_WORDS:
             return True
         words = [w.casefold() for w in words]
@@ -200,6 +202,13 @@ class RepetitionFilter(BaseFilter):
             if fraction > limit:
                 return False, "repeated_ngrams", f"repeated {n}-grams cover {fraction:.2f} of characters > {limit}"
         return True
+
+
+def _chars_for_ngram_checks(lang: str | None) -> int:
+    """The fewest characters a text of NGRAM_MIN_WORDS words can have: one per word in unspaced scripts (every
+    character is a word); else two per word but the last, as two words meet only across a separator character or
+    after a word of three or more (`l'a` then `1`): 2n - 1."""
+    return NGRAM_MIN_WORDS if lang and lang.rpartition("_")[2] in UNSPACED else 2 * NGRAM_MIN_WORDS - 1
 
 
 def _top_ngram_fraction(words: list[str], n: int, total: int) -> float:

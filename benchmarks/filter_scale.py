@@ -11,11 +11,16 @@ histograms) beside the old in-memory stage two (one task per language), in one r
    the largest task's plus the process's own imports (`baseline_rss_mb`, the same process doing no work).
 2. Agreement: the near-duplicate decisions of both on the 4-Bible corpus of lid_throughput.py (eng, nya, ara, vie
    verses, each language as its own stage-one shard, threshold 0).
-3. Throughput: the whole filter (2 tasks, 1 then 2 workers) on lid_throughput.py's lines, with a fastText model
+3. Documents: long documents (three verses each, as in 1) through the whole filter with py3langid (2 tasks, 1
+   worker) vs a bare py3langid `classify` loop over the same texts, both in this process: the issue's "at least
+   half the speed of the bare LID backend" on long documents.
+4. Throughput: the whole filter (2 tasks, 1 then 2 workers) on lid_throughput.py's lines, with a fastText model
    trained the same way.
 
 The old stage two is the code of git commit OLD, extracted with `git archive OLD src` and run in its own process
-(`polytune.corpus.dedup.finalize_language` through its `LanguageStep`; its whole filter for part 3).
+(`polytune.corpus.dedup.finalize_language` through its `LanguageStep`; its whole filter for part 4). It needs
+datasketch, which left the lock with it: `pip install --no-deps --target DIR datasketch` and pass `--old-site DIR`,
+or run `--old-max 1 --parts memory,documents`.
 """
 
 from __future__ import annotations
@@ -31,14 +36,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 OLD = "31f393e"  # the last commit with the in-memory stage two
+OLD_SITE = ""  # --old-site: a folder holding datasketch for the old code (`pip install --target DIR datasketch`)
 REPO = Path(__file__).resolve().parents[1]
 BIBLES = {"eng_Latn": "k", "nya_Latn": "chichewa", "ara_Arab": "y", "vie_Latn": "7"}
 
 
 def _child(mode: str, work: Path, args: list[str]) -> dict:
     """Run this file as `--child MODE` with the old or new sources first on the path; its JSON plus peak RSS."""
-    src = work.parent / "old-src" if mode.endswith("old") else REPO / "src"
-    env = {**os.environ, "PYTHONPATH": str(src), "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1"}
+    src = f"{work.parent / 'old-src'}{os.pathsep}{OLD_SITE}" if mode.endswith("old") else str(REPO / "src")
+    env = {**os.environ, "PYTHONPATH": src, "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1"}
     out = work.parent / f"{work.name}-{mode}.json"
     proc = subprocess.Popen([sys.executable, __file__, "--child", mode, str(work), str(out), *args], env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -198,15 +204,48 @@ def _throughput(root: Path, verses: dict[str, list[str]], n: int) -> dict:
     return {"lines": n, **rates}
 
 
+def _documents_rate(root: Path, verses: list[str], n: int) -> dict:
+    """Long documents (three verses each): the whole filter with py3langid (2 tasks, 1 worker) vs a bare
+    py3langid `classify` loop on the same texts, in this process."""
+    from polytune.config import FilterConfig
+    from polytune.corpus.langid import _py3langid_identifier
+    from polytune.corpus.steps import run_filter
+
+    texts = [_text(verses, i) for i in range(n)]
+    folder = root / "docs-in"
+    folder.mkdir()
+    for part in range(2):
+        rows = (json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts) if i % 2 == part)
+        (folder / f"part{part}.jsonl").write_text("".join(rows), encoding="utf-8")
+    identifier = _py3langid_identifier()  # the model polytune's backend loads, called the plain way
+    start = time.perf_counter()
+    for text in texts:
+        identifier.classify(text)
+    bare = time.perf_counter() - start
+    start = time.perf_counter()
+    stats = run_filter(FilterConfig(inputs=[str(folder)], out=root / "docs-out", backend="py3langid", tasks=2,
+                                    workers=1))  # fmt: skip
+    whole = time.perf_counter() - start
+    return {"documents": n, "chars_per_document": round(sum(map(len, texts)) / n),
+            "bare_py3langid_docs_per_s": round(n / bare), "filter_docs_per_s": round(stats["input"] / whole),
+            "filter_vs_bare_lid": round(bare / whole, 3)}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20k and 100k records, filter on 10k lines")
     parser.add_argument("--sizes", help="records of the one language, comma-separated (default 100000,500000)")
     parser.add_argument("--old-max", type=int, help="largest size the old stage two runs (default 100000)")
     parser.add_argument("--filter-lines", type=int, help="lines of the whole-filter runs (default 50000)")
-    parser.add_argument("--parts", default="memory,agreement,throughput", help="which parts to run (default: all)")
+    parser.add_argument("--documents", type=int, help="long documents of the documents part (default 40000)")
+    parser.add_argument("--parts", default="memory,agreement,documents,throughput",
+                        help="which parts to run (default: all)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--old-site", default="", help="folder with datasketch for the old stage two "
+                        "(`pip install --no-deps --target DIR datasketch`); it left the lock with that code")
     args = parser.parse_args()
+    global OLD_SITE
+    OLD_SITE = args.old_site
     if args.child:
         return _run_child(args.child[0], Path(args.child[1]), Path(args.child[2]), args.child[3:])
     sizes = [int(s) for s in (args.sizes or ("20000,100000" if args.quick else "100000,500000")).split(",")]
@@ -225,6 +264,10 @@ def main() -> None:
         if "agreement" in args.parts:
             figures["agreement"] = _agreement(root, {"eng_Latn": verses["eng_Latn"]} if args.quick else verses)
             print(json.dumps(figures["agreement"]), file=sys.stderr)
+        if "documents" in args.parts:
+            count = args.documents or (5_000 if args.quick else 40_000)
+            figures["documents"] = _documents_rate(root, [v for v in verses["eng_Latn"] if v.strip()], count)
+            print(json.dumps(figures["documents"]), file=sys.stderr)
         if "throughput" in args.parts:
             lines = args.filter_lines or (10_000 if args.quick else 50_000)
             figures["throughput"] = _throughput(root, verses, lines)

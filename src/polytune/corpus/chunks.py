@@ -36,7 +36,7 @@ def encode_record(record: dict[str, Any]) -> tuple[bytes, bool, list[int]]:
     when the record holds one of them already.
 
     A position is 1 (just after "{": the field comes first) or the byte just past the last value that sorts before
-    it (the field follows after ", "). Example: for {"id": "a", "text": "b"} the line is b'{"id": "a", "text": "b"}\n'
+    it (the field follows after ", "). Example: for {"id": "a", "text": "b"} the line is b'{"id": "a", "text": "b"}\\n'
     and at = [1, 1, 10] (10: the end of `{"id": "a"`).
     """
     line = line_bytes(record)

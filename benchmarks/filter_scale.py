@@ -36,15 +36,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 OLD = "31f393e"  # the last commit with the in-memory stage two
-OLD_SITE = ""  # --old-site: a folder holding datasketch for the old code (`pip install --target DIR datasketch`)
 REPO = Path(__file__).resolve().parents[1]
 BIBLES = {"eng_Latn": "k", "nya_Latn": "chichewa", "ara_Arab": "y", "vie_Latn": "7"}
 
 
 def _child(mode: str, work: Path, args: list[str]) -> dict:
     """Run this file as `--child MODE` with the old or new sources first on the path; its JSON plus peak RSS."""
-    src = f"{work.parent / 'old-src'}{os.pathsep}{OLD_SITE}" if mode.endswith("old") else str(REPO / "src")
-    env = {**os.environ, "PYTHONPATH": src, "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1"}
+    src = work.parent / "old-src" if mode.endswith("old") else REPO / "src"
+    env = {**os.environ, "PYTHONPATH": str(src), "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1"}
     out = work.parent / f"{work.name}-{mode}.json"
     proc = subprocess.Popen([sys.executable, __file__, "--child", mode, str(work), str(out), *args], env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -244,8 +243,6 @@ def main() -> None:
     parser.add_argument("--old-site", default="", help="folder with datasketch for the old stage two "
                         "(`pip install --no-deps --target DIR datasketch`); it left the lock with that code")
     args = parser.parse_args()
-    global OLD_SITE
-    OLD_SITE = args.old_site
     if args.child:
         return _run_child(args.child[0], Path(args.child[1]), Path(args.child[2]), args.child[3:])
     sizes = [int(s) for s in (args.sizes or ("20000,100000" if args.quick else "100000,500000")).split(",")]
@@ -256,6 +253,8 @@ def main() -> None:
         (root / "old-src").mkdir()
         subprocess.run(["tar", "-x", "--strip-components=1", "-C", str(root / "old-src")], input=tree.stdout,
                        check=True)  # fmt: skip
+        if args.old_site:  # the old code imports datasketch: put it beside that code
+            (root / "old-src" / "datasketch").symlink_to(Path(args.old_site).resolve() / "datasketch")
         verses = _verses(root / "raw")
         figures = {"old_commit": OLD, "sizes": sizes, "old_max": old_max, "load_before": os.getloadavg()[0]}
         if "memory" in args.parts:

@@ -15,7 +15,7 @@ from polytune.config import FilterConfig
 from polytune.corpus import dedup_steps
 from polytune.corpus.chunks import ADDED, META, encode_record, read_meta, read_minhash, with_fields
 from polytune.corpus.shards import line_bytes
-from polytune.corpus.steps import run_filter
+from polytune.corpus.steps import run_filter, stage_one, work_folder
 
 # Keys that sort before, between and after the added fields ("detail" < "dup_cluster_size" < "reject_reason").
 KEYS = ["author", "d", "dz", "e", "id", "lang", "lid_score", "lid_topk", "rejected", "rz", "text", "url"]
@@ -92,8 +92,6 @@ def test_leaving_exact_copies_out_of_the_near_buckets_changes_no_decision(tmp_pa
 def test_chunk_arrays_line_up_with_the_lines(tmp_path):
     data = _copies_input(tmp_path)
     cfg = FilterConfig(inputs=[data], out=tmp_path / "out", threshold=0)
-    from polytune.corpus.steps import stage_one, work_folder
-
     work = work_folder(cfg)
     pipeline = stage_one(cfg, work)
     stream = None

@@ -27,6 +27,7 @@ from polytune.corpus.shards import ENCODER, line_bytes
 CHUNK_RECORDS = 50_000  # records per chunk = per stage-two task: bounds its memory (MinHash: 0.5 KB a record)
 BATCH = 256  # records MinHashed in one vectorized pass
 ADDED = ("detail", "dup_cluster_size", "reject_reason")  # sorted, as they sit in a key-sorted line (encode_record)
+_ADDED_NAMES = frozenset(ADDED)
 META = np.dtype([("offset", "<u8"), ("score", "<f8"), ("key", "<u8", (2,)), ("mixed", "u1"), ("parse", "u1"),
                  ("at", "<u4", (len(ADDED),))])  # fmt: skip
 
@@ -40,8 +41,8 @@ def encode_record(record: dict[str, Any]) -> tuple[bytes, bool, list[int]]:
     and at = [1, 1, 10] (10: the end of `{"id": "a"`).
     """
     line = line_bytes(record)
-    if "detail" in record or "dup_cluster_size" in record or "reject_reason" in record:
-        return line, True, [0, 0, 0]
+    if not _ADDED_NAMES.isdisjoint(record):
+        return line, True, [0] * len(ADDED)
     keys = sorted(record)
     first = keys[0]  # usually "id" or "lang": the first two ADDED names go at 1
     at = [1 if first > name else _point(line, keys, name) for name in ADDED]
@@ -137,7 +138,8 @@ class _Chunk:
         key = exact_key(text) if self.keys else (0, 0)
         self.rows.append((self.lines.tell(), record["lid_score"], key, bool(record.get("lid_mixed")), parse, at))
         self.lines.write(line)
-        self.texts.append(text)
+        if self.minhash is not None:
+            self.texts.append(text)
         self.records += 1
         if len(self.rows) == BATCH:
             self._flush()

@@ -15,7 +15,7 @@ from typing import Any
 import regex
 
 from polytune.corpus.base import BaseFilter, Verdict
-from polytune.corpus.scripts import UNSPACED, script_matches, split_words
+from polytune.corpus.scripts import script_matches, split_words, unspaced
 from polytune.errors import ConfigError, LanguageCodeError
 from polytune.langcodes import normalize
 
@@ -208,7 +208,7 @@ def _chars_for_ngram_checks(lang: str | None) -> int:
     """The fewest characters a text of NGRAM_MIN_WORDS words can have: one per word in unspaced scripts (every
     character is a word); else two per word but the last, as two words meet only across a separator character or
     after a word of three or more (`l'a` then `1`): 2n - 1."""
-    return NGRAM_MIN_WORDS if lang and lang.rpartition("_")[2] in UNSPACED else 2 * NGRAM_MIN_WORDS - 1
+    return NGRAM_MIN_WORDS if unspaced(lang) else 2 * NGRAM_MIN_WORDS - 1
 
 
 def _top_ngram_fraction(words: list[str], n: int, total: int) -> float:

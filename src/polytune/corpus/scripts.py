@@ -97,12 +97,20 @@ def script_matches(text: str, lang: str) -> tuple[bool, str]:
     return False, f"dominant script {found}, {lang} expects {'/'.join(expected_scripts(lang))}"
 
 
+def unspaced(lang: str | None) -> bool:
+    """Whether the language's script is written without spaces (every character counts as a word).
+
+    Example: unspaced("zho_Hans") -> True, unspaced("eng_Latn") -> False
+    """
+    return bool(lang) and lang.rpartition("_")[2] in UNSPACED
+
+
 def split_words(text: str, lang: str | None) -> list[str]:
     """Words for quality filters, per language: characters in unspaced scripts, else runs of letters/digits.
 
     Example: split_words("Hello, world!", "eng_Latn") -> ["Hello", "world"]
     and split_words("你好", "zho_Hans") -> ["你", "好"]
     """
-    if lang and lang.rpartition("_")[2] in UNSPACED:
+    if unspaced(lang):
         return _CHAR_RE.findall(text)
     return _WORD_RE.findall(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -43,9 +42,3 @@ class JsonlShards:
         for handle in self._handles.values():
             handle.close()
 
-
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """The records of one shard, in order."""
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            yield json.loads(line)

@@ -8,8 +8,9 @@ by the same datatrove executor as stage one (local processes, Ray, Slurm), each 
 1. `SignatureStep`, one task per chunk: applies the threshold (from the merged score histograms in `plan.json`) to
    the chunk's scores and writes the exact keys and MinHash band signatures of the records above it as sorted
    datatrove `.minhash.sig` files (arrays only: no record is read).
-2. `BucketStep`, one task per (language, bucket): datatrove's `MinhashDedupBuckets` merges the sorted files of one
-   bucket and writes the pairs that share it; exact keys are hash-sharded over `EXACT_BUCKETS` buckets the same way.
+2. `BucketStep`, one task per (language, bucket): merges the sorted files of one bucket and writes the pairs that
+   share it as datatrove's `MinhashDedupBuckets` does, with numpy in bounded slabs (`polytune.corpus.buckets`);
+   exact keys are hash-sharded over `EXACT_BUCKETS` buckets the same way.
 3. `ClusterStep`, one task per language: connected components of those pairs (only duplicates are held); the first
    record of a cluster is kept and counts the cluster's size, an exact copy names its first copy, every other member
    names the record kept.
@@ -27,29 +28,17 @@ from typing import Any
 
 import numpy as np
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup import MinhashConfig, MinhashDedupBuckets
-from datatrove.utils.hashing import HashConfig
 
 from polytune.config import FilterConfig
+from polytune.corpus.buckets import merge_bucket, sig_dtype
 from polytune.corpus.chunks import read_meta, read_minhash, record_at, with_fields
 from polytune.corpus.dedup import lsh_bands, merge_histograms, score_summary, threshold_for
 from polytune.corpus.shards import JsonlShards, line_bytes
 from polytune.io import write_json
 
 EXACT_BUCKETS = 4  # hash shards of the exact keys
-LINES_TO_BUFFER = 1024  # signatures read at a time per file by the bucket merge
 CLUSTER = np.dtype([("doc", "<u4"), ("kind", "u1"), ("ref", "<u8"), ("size", "<u4")])
 ROOT, EXACT, NEAR = 0, 1, 2
-
-
-def _sig_dtype(rows: int) -> np.dtype:
-    """datatrove's signature line: `rows` uint64 hashes, then the record's position (uint32)."""
-    return np.dtype([(f"h{i}", "<u8") for i in range(rows)] + [("doc", "<u4")])
-
-
-def _config(kind: str, plan: dict[str, Any]) -> MinhashConfig:
-    buckets, rows = (plan["bands"], plan["rows"]) if kind == "near" else (EXACT_BUCKETS, 2)
-    return MinhashConfig(num_buckets=buckets, hashes_per_bucket=rows, hash_config=HashConfig(precision=64))
 
 
 def write_plan(cfg: FilterConfig, work: Path, langs: list[str], s1_stats: dict[Any, dict]) -> dict[str, Any]:
@@ -91,7 +80,7 @@ def _write_sigs(folder: Path, chunk: int, docs: np.ndarray, hashes: np.ndarray, 
         else:
             band, where = hashes[buckets == bucket, 0, :], docs[buckets == bucket]
         order = np.lexsort([where, *(band[:, row] for row in reversed(range(rows)))])  # by h0, h1, ..., doc
-        array = np.zeros(len(where), dtype=_sig_dtype(rows))
+        array = np.zeros(len(where), dtype=sig_dtype(rows))
         for row in range(rows):
             array[f"h{row}"] = band[order, row]
         array["doc"] = where[order]
@@ -146,7 +135,7 @@ def _without_exact_copies(positions: np.ndarray, keys: np.ndarray, near: np.ndar
 
 
 class BucketStep(PipelineStep):
-    """Task `rank` = one (language, kind, bucket): datatrove's MinhashDedupBuckets writes the pairs sharing it."""
+    """Task `rank` = one (language, kind, bucket): the pairs of records sharing it (`polytune.corpus.buckets`)."""
 
     name, type = "polytune buckets", "🫂 - DEDUP"
 
@@ -157,13 +146,10 @@ class BucketStep(PipelineStep):
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1):
         plan = read_plan(self.work)
         lang, kind, bucket = bucket_tasks(self.cfg, plan)[rank]
-        config, s2 = _config(kind, plan), self.work / "s2"
-        for other in range(config.num_buckets):  # a language whose chunks all fell below the threshold
-            (s2 / kind / lang / f"bucket_{other:03d}").mkdir(parents=True, exist_ok=True)
-        step = MinhashDedupBuckets(str(s2 / kind / lang), str(s2 / f"{kind}-pairs" / lang), config=config,
-                                   lines_to_buffer=LINES_TO_BUFFER)  # fmt: skip
-        for _ in step.run(None, rank=bucket, world_size=config.num_buckets) or ():
-            pass
+        rows, s2 = plan["rows"] if kind == "near" else 2, self.work / "s2"
+        out = s2 / f"{kind}-pairs" / lang / f"{bucket:05d}_00.dups"
+        pairs = merge_bucket(s2 / kind / lang / f"bucket_{bucket:03d}", out, rows)
+        self.stat_update("total_matches", value=pairs)
         yield from ()
 
 

@@ -1,4 +1,4 @@
-"""Filter at scale: the sharded stage two (datatrove MinHash buckets, exact keys in hash-sharded buckets, score
+"""Filter at scale: the sharded stage two (MinHash band buckets and hash-sharded exact-key buckets, score
 histograms) beside the old in-memory stage two (one task per language), in one run. Last line: one JSON object.
 
     .venv/bin/python benchmarks/filter_scale.py            # stage two on 100k, 500k records, old on 100k; filter 50k

@@ -9,7 +9,9 @@ the demo does, and shared by every recipe, so recipes differ only in the target 
   only), matching the frozen base's first-token and mean states of the English verse by MSE, InfoNCE, or both;
 - align+mlm: `objectives: {align: 1, mlm: 0.5}`;
 - vocab+mlm / vocab+align: the same on a tokenizer extended for the target;
-- vocab+align+emb-first: + `embedding_steps` training the new rows alone first.
+- vocab+align+emb-first: + `embedding_steps` training the new rows alone first;
+- align-gentle / vocab+align-gentle: align-both at a tenth of the learning rate and LoRA rank 4 (for a base that
+  is aligned already).
 
 Per recipe and seed (the language adapter's seed): macro-F1 of the target's test verses with a bootstrap 95% CI
 and the paired Δ vs task-only (same resamples), and bitext retrieval acc@1 (target verse -> its English verse
@@ -73,6 +75,10 @@ RECIPES = {
     "vocab+mlm": {"objectives": {"mlm": 1.0}, "warm": True, "vocab": True},
     "vocab+align": {"objective": "align", "align_loss": "both", "vocab": True},
     "vocab+align+emb-first": {"objective": "align", "align_loss": "both", "vocab": True, "embedding": True},
+    # Gentler on a base that is aligned already (e5): a tenth of the learning rate, a quarter of the rank.
+    "align-gentle": {"objective": "align", "align_loss": "both", "learning_rate": 1e-4, "lora_r": 4},
+    "vocab+align-gentle": {"objective": "align", "align_loss": "both", "learning_rate": 1e-4, "lora_r": 4,
+                           "vocab": True},
 }
 
 
@@ -179,7 +185,7 @@ def language_adapter(out: Path, recipe: dict, common: dict, budget: dict, tokeni
     start = time.perf_counter()
     s = train_language_adapter(LanguageAdapterConfig(out=out, max_steps=budget["la_steps"], seed=seed,
                                                      batch_size=budget["la_batch"], max_length=budget["max_length"],
-                                                     **common, **kw))  # fmt: skip
+                                                     **{**common, **kw}))  # fmt: skip
     return {"steps": s["steps"], "loss": [round(s["loss_first"], 4), round(s["loss_last"], 4)],
             "dev_retrieval": [s.get("dev_retrieval_before"), s.get("dev_retrieval_after")],
             "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip

@@ -1,8 +1,9 @@
 """The numpy bucket merge writes the pairs datatrove's MinhashDedupBuckets writes, byte for byte, in any number of
-slabs."""
+slabs; packing small units of stage two into fewer tasks changes no byte of the output."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,10 @@ from datatrove.utils.hashing import HashConfig
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from polytune.config import FilterConfig
+from polytune.corpus import dedup_steps, steps
 from polytune.corpus.buckets import merge_bucket, sig_dtype
+from polytune.corpus.dedup import lsh_bands
 
 
 def _write_files(folder: Path, files: list[list[tuple[tuple[int, ...], int]]], rows: int) -> None:
@@ -68,3 +72,43 @@ def test_an_empty_bucket_writes_an_empty_file(tmp_path):
     (tmp_path / "b" / "00000.minhash.sig").write_bytes(b"")
     assert merge_bucket(tmp_path / "b", tmp_path / "o.dups", rows=3) == 0
     assert (tmp_path / "o.dups").read_bytes() == b""
+
+
+def test_packing_table():
+    assert dedup_steps._packed([("a", 3), ("b", 3), ("c", 9), ("d", 1)], 6) == [["a", "b"], ["c"], ["d"]]
+    assert dedup_steps._packed([("a", 1), ("b", 1)], 0) == [["a"], ["b"]]  # a limit of 0: every unit alone
+    assert dedup_steps._packed([], 5) == []
+
+
+def test_packed_tasks_write_the_same_bytes_as_one_task_per_unit(tmp_path, monkeypatch):
+    # Three input shards -> several small chunks; packed, every stage-two pipeline runs one task.
+    texts = ["In the beginning God created the heaven and the earth.", "And God said, Let there be light."] * 6
+    texts += ["And God said, Let there be light: and there was light.", "the heaven and the earth were finished"]
+    for shard in range(3):
+        rows = (json.dumps({"id": f"s{shard}-{i}", "text": t}) for i, t in enumerate(texts))
+        (tmp_path / f"in{shard}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    counts, original = {}, steps._executor
+
+    def run(name):
+        counts[name] = []
+
+        def counting(cfg, pipeline, tasks, logs):
+            counts[name].append(tasks)
+            return original(cfg, pipeline, tasks, logs)
+
+        monkeypatch.setattr(steps, "_executor", counting)
+        cfg = FilterConfig(inputs=[str(tmp_path / f"in{i}.jsonl") for i in range(3)], out=tmp_path / name,
+                           threshold=0, near_threshold=0.5, tasks=3)  # fmt: skip
+        return steps.run_filter(cfg)
+
+    packed = run("packed")
+    monkeypatch.setattr(dedup_steps, "TASK_RECORDS", 0)
+    monkeypatch.setattr(dedup_steps, "CHUNK_RECORDS", 0)
+    alone = run("alone")
+    assert packed == alone and packed["rejected"]["duplicate"] > 0
+    assert counts["packed"][1:] == [1, 1, 1, 1]  # signatures, buckets, clusters, filter
+    langs = len(packed["thresholds"])  # one chunk per language and shard; exact + near buckets per language
+    buckets = dedup_steps.EXACT_BUCKETS + lsh_bands(0.5, FilterConfig(inputs=["x"], out=tmp_path).num_perm)[0]
+    assert counts["alone"][1:] == [3 * langs, buckets * langs, langs, 3 * langs]
+    for path in sorted((tmp_path / "packed").rglob("*.jsonl")):
+        assert path.read_bytes() == (tmp_path / "alone" / path.relative_to(tmp_path / "packed")).read_bytes()

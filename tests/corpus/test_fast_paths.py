@@ -23,6 +23,7 @@ from polytune.corpus.quality import (
     _chars_for_ngram_checks,
     _dup_ngram_fraction,
     _top_ngram_fraction,
+    casefold_words,
 )
 from polytune.corpus.scripts import dominant_script, expected_scripts, script_matches, split_words
 
@@ -94,6 +95,23 @@ def test_repetition_verdict_matches_splitting_and_casefolding_every_text(words, 
     # separator makes unspaced runs whose length gate must not skip a text of NGRAM_MIN_WORDS characters.
     text = sep.join(words)
     assert (RepetitionFilter().filter({"text": text, "lang": lang}) is True) == reference_repetition(text, lang)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(st.characters(blacklist_characters="\0", blacklist_categories=["Cs"]), max_size=6),
+                max_size=8))
+def test_casefolding_the_joined_words_equals_casefolding_each(words):
+    assert casefold_words(words) == [w.casefold() for w in words]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "cc", "d"]), max_size=60), st.integers(2, 9))
+def test_no_repeated_n_gram_means_no_repeated_longer_one(words, n):
+    # The lemma behind the repetition filter's early exit: a fraction of 0 at n stays 0 at every larger n.
+    total = sum(map(len, words))
+    for fraction in (_top_ngram_fraction, _dup_ngram_fraction):
+        if fraction(words, n, total) == 0:
+            assert all(fraction(words, m, total) == 0 for m in range(n + 1, 12))
 
 
 @settings(max_examples=100, deadline=None)

@@ -16,6 +16,10 @@ by the same datatrove executor as stage one (local processes, Ray, Slurm), each 
    names the record kept.
 4. `LanguageStep`, one task per chunk: writes the chunk's kept records and its rejects with their reasons, as stage
    one's lines with the added fields inserted.
+
+"One task per" is per unit of work: small units are packed into one task (`_packed`: chunks up to CHUNK_RECORDS
+records, buckets and languages up to TASK_RECORDS), since a corpus of many small languages would otherwise spend
+most of stage two setting up hundreds of datatrove tasks. Each unit writes the same files either way.
 """
 
 from __future__ import annotations
@@ -31,12 +35,16 @@ from datatrove.pipeline.base import PipelineStep
 
 from polytune.config import FilterConfig
 from polytune.corpus.buckets import merge_bucket, sig_dtype
-from polytune.corpus.chunks import read_meta, read_minhash, record_at, with_fields
+from polytune.corpus.chunks import CHUNK_RECORDS, META, read_meta, read_minhash, record_at, with_fields
 from polytune.corpus.dedup import lsh_bands, merge_histograms, score_summary, threshold_for
 from polytune.corpus.shards import JsonlShards, line_bytes
 from polytune.io import write_json
 
 EXACT_BUCKETS = 4  # hash shards of the exact keys
+# A bucket or cluster task takes on the units of small languages up to this many records, and a signature or filter
+# task small chunks up to CHUNK_RECORDS: each datatrove task costs ~20-40 ms to set up (loggers, stats, markers),
+# which a corpus of many small languages would otherwise pay hundreds of times. Big units stay one task each.
+TASK_RECORDS = 1 << 20
 CLUSTER = np.dtype([("doc", "<u4"), ("kind", "u1"), ("ref", "<u8"), ("size", "<u4")])
 ROOT, EXACT, NEAR = 0, 1, 2
 
@@ -48,8 +56,13 @@ def write_plan(cfg: FilterConfig, work: Path, langs: list[str], s1_stats: dict[A
     bands, rows = lsh_bands(cfg.near_threshold, cfg.num_perm)
     chunks = [[lang, index, str(path.relative_to(work))] for lang in langs
               for index, path in enumerate(sorted((work / "s1" / lang).glob("*.jsonl")))]  # fmt: skip
+    sizes = [(work / path).with_suffix(".meta").stat().st_size // META.itemsize for _, _, path in chunks]
+    records = Counter()
+    for (lang, _, _), size in zip(chunks, sizes, strict=True):
+        records[lang] += size
     plan = {
-        "chunks": chunks, "bands": bands, "rows": rows, "langs": langs,
+        "chunks": chunks, "chunk_records": sizes, "records": {lang: records[lang] for lang in langs},
+        "bands": bands, "rows": rows, "langs": langs,
         "thresholds": {lang: threshold_for(lang, cfg, hists[lang]) for lang in langs},
         "scores": {lang: score_summary(hists[lang]) for lang in langs},
     }  # fmt: skip
@@ -60,6 +73,40 @@ def write_plan(cfg: FilterConfig, work: Path, langs: list[str], s1_stats: dict[A
 def read_plan(work: Path) -> dict[str, Any]:
     """The plan `write_plan` wrote."""
     return json.loads((work / "s2" / "plan.json").read_text(encoding="utf-8"))
+
+
+def _packed(units: list[tuple[Any, int]], limit: int) -> list[list[Any]]:
+    """(unit, records) in order, packed into tasks of at most `limit` records; a bigger unit is a task of its own.
+
+    Example: _packed([("a", 3), ("b", 3), ("c", 9), ("d", 1)], 6) -> [["a", "b"], ["c"], ["d"]].
+    """
+    tasks: list[list[Any]] = []
+    total = 0
+    for unit, records in units:
+        if not tasks or total + records > limit:
+            tasks.append([])
+            total = 0
+        tasks[-1].append(unit)
+        total += records
+    return tasks
+
+
+def chunk_tasks(plan: dict[str, Any]) -> list[list[int]]:
+    """The chunks (indexes into plan["chunks"]) of each signature and filter task, in rank order."""
+    return _packed(list(enumerate(plan["chunk_records"])), CHUNK_RECORDS)
+
+
+def bucket_tasks(cfg: FilterConfig, plan: dict[str, Any]) -> list[list[tuple[str, str, int]]]:
+    """The (language, kind, bucket) units of each bucket task, in rank order."""
+    kinds = [("exact", EXACT_BUCKETS)] * cfg.dedup + [("near", plan["bands"])] * cfg.near_dedup
+    units = [((lang, kind, bucket), plan["records"][lang]) for lang in plan["langs"] for kind, n in kinds
+             for bucket in range(n)]  # fmt: skip
+    return _packed(units, TASK_RECORDS)
+
+
+def cluster_tasks(plan: dict[str, Any]) -> list[list[str]]:
+    """The languages of each cluster task, in rank order."""
+    return _packed([(lang, plan["records"][lang]) for lang in plan["langs"]], TASK_RECORDS)
 
 
 def _write_sigs(folder: Path, chunk: int, docs: np.ndarray, hashes: np.ndarray, buckets: np.ndarray | None) -> None:
@@ -90,7 +137,8 @@ def _write_sigs(folder: Path, chunk: int, docs: np.ndarray, hashes: np.ndarray, 
 
 
 class SignatureStep(PipelineStep):
-    """Task `rank` = chunk `rank`: the threshold applied to its scores, then its exact keys and MinHash bands."""
+    """Task `rank` = the chunks of `chunk_tasks(plan)[rank]`: the threshold applied to each one's scores, then its
+    exact keys and MinHash bands."""
 
     name, type = "polytune signatures", "🫂 - DEDUP"
 
@@ -100,7 +148,11 @@ class SignatureStep(PipelineStep):
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1):
         plan = read_plan(self.work)
-        lang, chunk, path = plan["chunks"][rank]
+        for index in chunk_tasks(plan)[rank]:
+            self._signatures(plan, *plan["chunks"][index])
+        yield from ()
+
+    def _signatures(self, plan: dict[str, Any], lang: str, chunk: int, path: str) -> None:
         bands, rows, s2 = plan["bands"], plan["rows"], self.work / "s2"
         meta = read_meta(self.work / path)
         above = np.flatnonzero(meta["score"] >= plan["thresholds"][lang])
@@ -113,7 +165,6 @@ class SignatureStep(PipelineStep):
             if self.cfg.dedup:
                 positions, near = _without_exact_copies(positions, keys, near)
             _write_sigs(s2 / "near" / lang, chunk, positions, near.reshape(-1, bands, rows), None)
-        yield from ()
 
 
 def _without_exact_copies(positions: np.ndarray, keys: np.ndarray, near: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,7 +186,8 @@ def _without_exact_copies(positions: np.ndarray, keys: np.ndarray, near: np.ndar
 
 
 class BucketStep(PipelineStep):
-    """Task `rank` = one (language, kind, bucket): the pairs of records sharing it (`polytune.corpus.buckets`)."""
+    """Task `rank` = the (language, kind, bucket) units of `bucket_tasks(cfg, plan)[rank]`: the pairs of records
+    sharing each bucket (`polytune.corpus.buckets`)."""
 
     name, type = "polytune buckets", "🫂 - DEDUP"
 
@@ -144,19 +196,12 @@ class BucketStep(PipelineStep):
         self.cfg, self.work = cfg, Path(work)
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1):
-        plan = read_plan(self.work)
-        lang, kind, bucket = bucket_tasks(self.cfg, plan)[rank]
-        rows, s2 = plan["rows"] if kind == "near" else 2, self.work / "s2"
-        out = s2 / f"{kind}-pairs" / lang / f"{bucket:05d}_00.dups"
-        pairs = merge_bucket(s2 / kind / lang / f"bucket_{bucket:03d}", out, rows)
-        self.stat_update("total_matches", value=pairs)
+        plan, s2 = read_plan(self.work), self.work / "s2"
+        for lang, kind, bucket in bucket_tasks(self.cfg, plan)[rank]:
+            out = s2 / f"{kind}-pairs" / lang / f"{bucket:05d}_00.dups"
+            pairs = merge_bucket(s2 / kind / lang / f"bucket_{bucket:03d}", out, plan["rows"] if kind == "near" else 2)
+            self.stat_update("total_matches", value=pairs)
         yield from ()
-
-
-def bucket_tasks(cfg: FilterConfig, plan: dict[str, Any]) -> list[tuple[str, str, int]]:
-    """Every (language, kind, bucket) the bucket pipeline runs, in rank order."""
-    kinds = [("exact", EXACT_BUCKETS)] * cfg.dedup + [("near", plan["bands"])] * cfg.near_dedup
-    return [(lang, kind, bucket) for lang in plan["langs"] for kind, n in kinds for bucket in range(n)]
 
 
 def _pairs(folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +227,8 @@ def _components(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class ClusterStep(PipelineStep):
-    """Task `rank` = language `rank`: clusters of its duplicate pairs, one `.npy` of (doc, kind, ref, size) a chunk."""
+    """Task `rank` = the languages of `cluster_tasks(plan)[rank]`: clusters of each one's duplicate pairs, one `.npy`
+    of (doc, kind, ref, size) a chunk."""
 
     name, type = "polytune clusters", "🫂 - DEDUP"
 
@@ -191,7 +237,12 @@ class ClusterStep(PipelineStep):
         self.cfg, self.work = cfg, Path(work)
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1):
-        lang, s2 = read_plan(self.work)["langs"][rank], self.work / "s2"
+        for lang in cluster_tasks(read_plan(self.work))[rank]:
+            self._clusters(lang)
+        yield from ()
+
+    def _clusters(self, lang: str) -> None:
+        s2 = self.work / "s2"
         ea, eb = _pairs(s2 / "exact-pairs" / lang)
         na, nb = _pairs(s2 / "near-pairs" / lang)
         nodes, root = _components(np.concatenate([ea, na]), np.concatenate([eb, nb]))
@@ -210,7 +261,6 @@ class ClusterStep(PipelineStep):
         chunks, starts = np.unique(nodes >> np.uint64(32), return_index=True)
         for chunk, part in zip(chunks.tolist(), np.split(out, starts[1:]) if len(out) else [], strict=True):
             np.save(folder / f"{chunk:05d}.npy", part)
-        yield from ()
 
 
 def _names(work: Path, chunks: dict[int, str], refs: np.ndarray) -> dict[int, str]:
@@ -248,7 +298,8 @@ def chunk_stats(work: Path, lang: str) -> dict[str, Any]:
 
 
 class LanguageStep(PipelineStep):
-    """Stage two's last step, task `rank` = chunk `rank`: each record kept (with `dup_cluster_size`) or rejected."""
+    """Stage two's last step, task `rank` = the chunks of `chunk_tasks(plan)[rank]`: each record kept (with
+    `dup_cluster_size`) or rejected."""
 
     name, type = "polytune threshold + dedup", "🫂 - DEDUP"
 
@@ -258,7 +309,11 @@ class LanguageStep(PipelineStep):
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> Iterator[dict[str, Any]]:
         plan = read_plan(self.work)
-        lang, chunk, path = plan["chunks"][rank]
+        for index in chunk_tasks(plan)[rank]:
+            self._decide(plan, *plan["chunks"][index])
+        yield from ()
+
+    def _decide(self, plan: dict[str, Any], lang: str, chunk: int, path: str) -> None:
         threshold, clusters = plan["thresholds"][lang], chunk_clusters(self.work, plan, lang, chunk)
         s2, meta, name = self.work / "s2", read_meta(self.work / path), f"{chunk:05d}"
         for stale in [s2 / "kept" / lang / f"{name}.jsonl", *s2.glob(f"rejected/*/{lang}/{name}.jsonl")]:
@@ -286,7 +341,6 @@ class LanguageStep(PipelineStep):
             out.close()
         stats = {"input": n, "kept": n - sum(rejected.values()), "rejected": dict(rejected), "mixed_kept": mixed}
         write_json(self.work / "s2" / "stats" / lang / f"{name}.json", stats)
-        yield from ()
 
 
 def _added(line: bytes, parse: bool, at: list[int], **fields: Any) -> bytes:

@@ -37,6 +37,8 @@ from polytune.corpus.dedup_steps import (
     SignatureStep,
     bucket_tasks,
     chunk_stats,
+    chunk_tasks,
+    cluster_tasks,
     read_plan,
     write_plan,
 )
@@ -157,11 +159,11 @@ def stage_two(cfg: FilterConfig, work: Path) -> list[tuple[str, list[PipelineSte
     Writes `s2/plan.json` (chunks, thresholds from the merged score histograms) from stage one's output first.
     """
     plan = write_plan(cfg, work, stage_one_langs(work), read_stats(work / "s1" / "stats"))
-    chunks = len(plan["chunks"])
+    chunks = len(chunk_tasks(plan))
     phases = [("signatures", [SignatureStep(cfg, str(work))], chunks)] if cfg.dedup or cfg.near_dedup else []
     if cfg.dedup or cfg.near_dedup:
         phases.append(("buckets", [BucketStep(cfg, str(work))], len(bucket_tasks(cfg, plan))))
-        phases.append(("clusters", [ClusterStep(cfg, str(work))], len(plan["langs"])))
+        phases.append(("clusters", [ClusterStep(cfg, str(work))], len(cluster_tasks(plan))))
     return [*phases, ("filter", [LanguageStep(cfg, str(work))], chunks)]
 
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polytune.config import FilterConfig
-from polytune.corpus import dedup_steps, steps
+from polytune.corpus import buckets, dedup_steps, steps
 from polytune.corpus.buckets import merge_bucket, sig_dtype
 from polytune.corpus.dedup import lsh_bands
 
@@ -48,12 +48,16 @@ def _files(rows: int):
 
 @pytest.mark.parametrize("rows", [1, 2, 3])
 @settings(max_examples=60, deadline=None)
-@given(data=st.data(), slab_rows=st.sampled_from([1, 2, 5, 1 << 20]))
-def test_pairs_equal_datatrove_bytes_for_any_slab_size(tmp_path_factory, rows, data, slab_rows):
+@given(data=st.data(), slab_rows=st.sampled_from([1, 2, 5, 1 << 20]), sample_every=st.sampled_from([1, 3, 1024]))
+def test_pairs_equal_datatrove_bytes_for_any_slab_size(tmp_path_factory, rows, data, slab_rows, sample_every):
     root = tmp_path_factory.mktemp("bucket")
     _write_files(root / "in" / "bucket_000", data.draw(_files(rows)), rows)
     expected = _datatrove_pairs(root, rows)
-    count = merge_bucket(root / "in" / "bucket_000", root / "ours.dups", rows, slab_rows=slab_rows)
+    default, buckets.SAMPLE_EVERY = buckets.SAMPLE_EVERY, sample_every  # dense samples: many slab edges
+    try:
+        count = merge_bucket(root / "in" / "bucket_000", root / "ours.dups", rows, slab_rows=slab_rows)
+    finally:
+        buckets.SAMPLE_EVERY = default
     assert (root / "ours.dups").read_bytes() == expected
     assert count == len(expected) // 16
 
@@ -112,3 +116,13 @@ def test_packed_tasks_write_the_same_bytes_as_one_task_per_unit(tmp_path, monkey
     assert counts["alone"][1:] == [3 * langs, buckets * langs, langs, 3 * langs]
     for path in sorted((tmp_path / "packed").rglob("*.jsonl")):
         assert path.read_bytes() == (tmp_path / "alone" / path.relative_to(tmp_path / "packed")).read_bytes()
+
+
+def test_slab_edges_follow_the_rows_not_the_range(tmp_path):
+    # First hashes crowd near 0 (minima): uniform edges would put nearly every row in the first slab.
+    folder = tmp_path / "b"
+    values = (np.arange(40_000, dtype=np.uint64) ** 2) // 1000  # dense at 0, sparse up to 1.6e6
+    _write_files(folder, [[((int(v), 0), i) for i, v in enumerate(values[part::2])] for part in range(2)], rows=2)
+    edges = buckets._slab_bounds(sorted(folder.glob("*.sig")), sig_dtype(2), slab_rows=10_000)
+    counts = np.histogram(values, bins=edges.astype(np.float64))[0]
+    assert len(counts) == 4 and counts.sum() == 40_000 and counts.max() <= 12_000

@@ -8,7 +8,7 @@ VENV ?= .venv
 LATEST_VENV ?= .venv-latest
 LOCK := constraints.txt
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS := demo,dev,cluster,lid-gpl,lid-coverage,tune,explain
+EXTRAS := demo,dev,cluster,lid-gpl,lid-coverage,tune,explain,track
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.polytune-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1

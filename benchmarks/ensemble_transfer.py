@@ -28,7 +28,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from polytune.adapters.train import train_language_adapter, train_task_adapter  # noqa: E402
+from polytune.adapters import train_language_adapter, train_task_adapter  # noqa: E402
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig  # noqa: E402
 from polytune.corpus.class_weights import class_weights  # noqa: E402
 from polytune.corpus.sources import TRANSLATIONS, bible_records  # noqa: E402

@@ -40,8 +40,8 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from polytune.adapters.objectives import pool, states  # noqa: E402
-from polytune.adapters.train import train_language_adapter, train_task_adapter  # noqa: E402
+from polytune.adapters import train_language_adapter, train_task_adapter  # noqa: E402
+from polytune.adapters.objectives.align import pool, states  # noqa: E402
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig, TokenizerExtendConfig  # noqa: E402
 from polytune.corpus.class_weights import class_weights  # noqa: E402
 from polytune.corpus.sources import TRANSLATIONS, bible_records  # noqa: E402

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from polytune.adapters.train import train_language_adapter, train_task_adapter
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 from polytune.io import iter_records
 from polytune.models import load_classifier

@@ -494,6 +494,7 @@ class TokenizerJargonConfig:
 
 # Adapter methods (peft): the rows of `adapters/methods.py`, named here so config validates without peft.
 ADAPTER_METHODS = registry.names("adapter_methods")  # rows of adapters/methods.py
+TRACKERS = ("none", "tensorboard", "wandb", "mlflow", "trackio")  # accelerate's trackers (adapters/tracking.py)
 
 
 @dataclass
@@ -530,6 +531,11 @@ class AdapterTrainingConfig:
     from_adapter: str | None = _help("continue training this adapter or pack (`--from`): its adapter weights, new "
                                      "rows and head; the manifest names it as the parent (None: a fresh adapter)",
                                      default=None)
+    report_to: str = _help("training curves (loss, learning rate, gradient norm, tokens/s, dev metric, early stop) "
+                           "through accelerate's trackers: none | tensorboard | wandb | mlflow | trackio, or several "
+                           "comma-separated", default="none")
+    tracking_dir: Path | None = _help("where local trackers (tensorboard) write; None: tracking/ beside the output "
+                                      "folder (open with `tensorboard --logdir <folder>`)", default=None)
 
     def _check_training(self) -> None:
         for name in ("lora_r", "lora_alpha", "max_steps", "batch_size", "learning_rate", "max_length",
@@ -541,6 +547,9 @@ class AdapterTrainingConfig:
         if self.eval_every is not None:
             _positive(self.eval_every, "eval_every")
         _choice(self.precision, "precision", ("auto", "fp32", "bf16", "fp16"))
+        for name in str(self.report_to).split(","):
+            _choice(name.strip(), "report_to", TRACKERS)
+        self.tracking_dir = Path(self.tracking_dir) if self.tracking_dir is not None else None
         _registered(self.method, "method", "adapter_methods")
         _fraction(self.lora_dropout, "lora_dropout")
         if isinstance(self.target_modules, str):

@@ -172,14 +172,14 @@ def _adapter_steps(raw: dict[str, Any], s: RunSettings, corpus: Path) -> list[St
             cfg = _section(raw, "language_adapter", {"base": s.base, "input": corpus, "lang": lang,
                                                      "out": out, "tokenizer": tokenizer, "seed": s.seed,
                                                      "source_lang": s.source_lang})
-            steps.append(Step("adapters", f"{variant}/{lang}", "polytune.adapters.train:train_language_adapter",
+            steps.append(Step("adapters", f"{variant}/{lang}", "polytune.adapters:train_language_adapter",
                               cfg, out / "manifest.json"))
     task_out = w / "adapters" / "task"
     derived = {"base": s.base, "input": corpus, "lang": s.source_lang, "out": task_out, "seed": s.seed}
     if "class_weights" in raw:
         derived["class_weights"] = str(w / "class-weights" / "class_weights.json")
     task = _section(raw, "task_adapter", derived)
-    steps.append(Step("adapters", "task", "polytune.adapters.train:train_task_adapter", task,
+    steps.append(Step("adapters", "task", "polytune.adapters:train_task_adapter", task,
                       task_out / "manifest.json"))
     return steps
 

@@ -70,12 +70,12 @@ TABLES: dict[str, dict[str, str]] = {
         "causal_lm": "polytune.adapters.tasks.generation:causal_lm_run",
         "regression": "polytune.adapters.tasks.regression:regression_run",
     },
-    # Language-adapter objectives: the loader of the model the objective trains, called as loader(base).
+    # An Objective subclass (adapters/objectives/base.py), built as cls(cfg) (align: cls(cfg, weights)).
     "objectives": {
-        "mlm": "polytune.models:load_mlm",
-        "clm": "polytune.models:load_clm",
-        "denoise": "polytune.models:load_seq2seq",
-        "align": "polytune.models:load_mlm",  # encoders: the MLM-headed model, matched against the frozen base
+        "mlm": "polytune.adapters.objectives.lm:MaskedLM",
+        "clm": "polytune.adapters.objectives.lm:CausalLM",
+        "denoise": "polytune.adapters.objectives.denoise:Denoise",
+        "align": "polytune.adapters.objectives.align:Align",  # encoders: matched against the frozen base
     },
     # A row of adapters/methods.py (peft config builder, trainable-parameter test, how it composes).
     "adapter_methods": {

@@ -9,9 +9,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from polytune.adapters.objectives import PairCollator, contrastive, objective_loss, pool, states
+from polytune.adapters import train_language_adapter
+from polytune.adapters.objectives.align import AlignLoss, PairCollator, contrastive, pool, states
 from polytune.adapters.parallel import corpus_pairs, file_pairs, load_pairs
-from polytune.adapters.train import train_language_adapter
 from polytune.cli.main import main
 from polytune.config import LanguageAdapterConfig
 from polytune.errors import ConfigError, InputError
@@ -139,7 +139,7 @@ def _batch(tiny_bert, synthetic_corpus, mlm=True, seed=0):
     teachers = {"first": torch.randn(6, 32, generator=torch.Generator().manual_seed(1)),
                 "mean": torch.randn(6, 32, generator=torch.Generator().manual_seed(2))}  # fmt: skip
     collator = PairCollator(tokenizer, teachers, mlm, 0.15, seed)
-    return collator([{"input_ids": x, "pair": i} for i, x in enumerate(ids)]), tokenizer
+    return collator([{"input_ids": x, "pair": i, "position": i} for i, x in enumerate(ids)]), tokenizer
 
 
 def test_collator_masks_each_text_and_is_seeded(tiny_bert, synthetic_corpus):
@@ -157,10 +157,14 @@ def test_collator_masks_each_text_and_is_seeded(tiny_bert, synthetic_corpus):
 def test_objective_weights_mix_linearly(tiny_bert, synthetic_corpus, align, mlm):
     batch, _ = _batch(tiny_bert, synthetic_corpus)
     model = load_mlm(str(tiny_bert)).eval()
+
+    def mean(weights):
+        loss = AlignLoss(weights, ("first", "mean"), "both", 0.05)
+        return float(loss.combine(loss.sums(model, batch), loss.units(batch)))
+
     with torch.no_grad():
-        parts = {name: float(objective_loss({name: 1.0}, ("first", "mean"), "both", 0.05)(model, batch))
-                 for name in ("align", "mlm")}  # fmt: skip
-        mixed = float(objective_loss({"align": align, "mlm": mlm}, ("first", "mean"), "both", 0.05)(model, batch))
+        parts = {name: mean({name: 1.0}) for name in ("align", "mlm")}
+        mixed = mean({"align": align, "mlm": mlm})
     assert mixed == pytest.approx(align * parts["align"] + mlm * parts["mlm"], rel=1e-5)
 
 

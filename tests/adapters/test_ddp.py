@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from polytune.adapters.train import train_language_adapter, train_task_adapter
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 
 ENV = {"HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from safetensors.torch import load_file
 
-from polytune.adapters.train import train_language_adapter
+from polytune.adapters import train_language_adapter
 from polytune.config import LanguageAdapterConfig
 from polytune.models import lm_objective
 

@@ -22,8 +22,8 @@ from tests.adapters.test_task_types import (  # noqa: F401  (fixtures used by na
     t5_adapter,
 )
 
-from polytune.adapters.denoise import DenoiseCollator, corrupt, noise_mask, sentinel_ids
-from polytune.adapters.train import train_language_adapter
+from polytune.adapters import train_language_adapter
+from polytune.adapters.objectives.denoise import DenoiseCollator, corrupt, noise_mask, sentinel_ids
 from polytune.cli.main import main
 from polytune.config import LanguageAdapterConfig, SystemConfig
 from polytune.errors import ConfigError
@@ -92,22 +92,23 @@ def test_collator_picks_the_scheme_the_tokenizer_allows(vocab, mask_id, mode):
     assert sentinel_ids(_Tok(vocab)) == ([90, 89] if mode == "sentinel" else [])
 
 
-def test_corruption_resumes_from_a_saved_generator_and_labels_pad_with_ignore():
-    """Checkpoints carry the generator: a collator restored to the state after batch 1 draws batches 2 and 3 exactly
-    as the uninterrupted one (what exact resume of denoising needs)."""
-    examples = [{"input_ids": list(range(10, 10 + n))} for n in (3, 9, 14, 6)]
-    whole = DenoiseCollator(_Tok({"<extra_id_0>": 99, "<extra_id_1>": 98}), 0.3, 2.0, 7, eos=1, pad=0)
-    resumed = DenoiseCollator(_Tok({"<extra_id_0>": 99, "<extra_id_1>": 98}), 0.3, 2.0, 7, eos=1, pad=0)
-    first = whole(examples)
-    state = whole.generator.get_state()
-    rest = [whole(examples) for _ in range(2)]
-    resumed.seed_generator()
-    resumed.generator.set_state(state)
-    for a, b in zip(rest, [resumed(examples) for _ in range(2)], strict=True):
-        assert all(torch.equal(a[k], b[k]) for k in ("input_ids", "attention_mask", "labels"))
-    assert not torch.equal(first["input_ids"], rest[0]["input_ids"])  # the generator moved: not one mask reused
-    a = rest[-1]
-    assert (a["labels"][0, a["labels"][0] != -100] != 0).all() and (a["labels"] == -100).any()
+def test_corruption_depends_on_the_example_not_its_batch_and_labels_pad_with_ignore():
+    """Each text is corrupted from a generator seeded by its stream position: the same text at the same position is
+    corrupted alike in a batch of four or alone (what 2 processes of 2 vs 1 process of 4 need), and the positions
+    of the batch draw different spans (the texts are identical here, so only the draws differ)."""
+    tok = _Tok({"<extra_id_0>": 99, "<extra_id_1>": 98, "<extra_id_2>": 97})
+    examples = [{"input_ids": list(range(10, 24)), "position": p} for p in (0, 1, 2, 3)]
+    collator = DenoiseCollator(tok, 0.3, 2.0, 7, eos=1, pad=0)
+    together = collator(examples)
+    for row, example in enumerate(examples):
+        alone = collator([example])
+        width = int(alone["attention_mask"].sum())
+        assert torch.equal(together["input_ids"][row, :width], alone["input_ids"][0, :width])
+    assert len({tuple(row.tolist()) for row in together["input_ids"]}) > 1
+    labels = together["labels"]
+    assert (labels[0, labels[0] != -100] != 0).all()
+    again = DenoiseCollator(tok, 0.3, 2.0, 8, eos=1, pad=0)(examples)  # another seed, other draws
+    assert not torch.equal(again["input_ids"], together["input_ids"])
 
 
 def test_denoise_config_keys_are_checked():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from polytune.adapters.train import train_language_adapter, train_task_adapter
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 from polytune.errors import ModelError
 from polytune.evaluation.predict import classify, classify_average, load_merged_ensemble

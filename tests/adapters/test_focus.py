@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from polytune.adapters import train_language_adapter
 from polytune.adapters.focus import focus_init, focus_rows, sparsemax
-from polytune.adapters.train import train_language_adapter
 from polytune.config import LanguageAdapterConfig
 
 

@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.adapters.lineage import text_hash, weights_hash
 from polytune.adapters.packs import build_pack, sha256, verify_pack
-from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.cli.main import main
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 

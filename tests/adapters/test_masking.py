@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from polytune.adapters.masking import LMCollator, mask_tokens
+from polytune.adapters.objectives.lm import LMCollator, mask_tokens
 
 
 def _draw(probability: float, seed: int = 0, shape=(64, 256)):
@@ -39,7 +39,7 @@ def test_collator_pads_masks_and_labels_causal_batches(tiny_bert):
     from polytune.models import load_tokenizer
 
     tok = load_tokenizer(str(tiny_bert))
-    examples = [dict(tok("in the beginning god created")), dict(tok("and the earth"))]
+    examples = [dict(tok("in the beginning god created"), position=0), dict(tok("and the earth"), position=1)]
     mlm = LMCollator(tok, mlm=True, mlm_probability=1.0, seed=1)(examples)
     pad = mlm["attention_mask"] == 0
     special = torch.isin(mlm["labels"], torch.tensor(tok.all_special_ids))
@@ -47,3 +47,19 @@ def test_collator_pads_masks_and_labels_causal_batches(tiny_bert):
     clm = LMCollator(tok, mlm=False, mlm_probability=0.15, seed=1)(examples)
     real = clm["attention_mask"].bool()
     assert torch.equal(clm["labels"][real], clm["input_ids"][real]) and (clm["labels"][~real] == -100).all()
+
+
+def test_masks_follow_the_stream_position_not_the_batch(tiny_bert):
+    """A text at stream position p is masked alike whatever batch it is collated in (1 process of 4 examples or
+    2 of 2), and differently at another position."""
+    from polytune.models import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_bert))
+    text = "in the beginning god created the heaven and the earth and the lord said"
+    examples = [dict(tok(text), position=p) for p in range(4)]
+    collator = LMCollator(tok, mlm=True, mlm_probability=0.3, seed=5)
+    together = collator(examples)
+    halves = [collator(examples[:2]), collator(examples[2:])]
+    assert torch.equal(together["labels"], torch.cat([h["labels"] for h in halves]))
+    assert torch.equal(together["input_ids"], torch.cat([h["input_ids"] for h in halves]))
+    assert len({tuple(row.tolist()) for row in together["labels"]}) > 1  # positions draw different masks

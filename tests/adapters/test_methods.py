@@ -9,10 +9,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from polytune.adapters import methods
+from polytune.adapters import methods, train_language_adapter, train_task_adapter
 from polytune.adapters.packs import build_pack
 from polytune.adapters.tasks import train as task_training
-from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.cli.main import main
 from polytune.config import ADAPTER_METHODS, LanguageAdapterConfig, TaskAdapterConfig
 from polytune.errors import ConfigError, ModelError

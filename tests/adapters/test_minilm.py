@@ -7,8 +7,8 @@ import json
 import pytest
 from safetensors.torch import load_file
 
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.adapters.methods import METHODS
-from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 
 

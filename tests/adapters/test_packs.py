@@ -8,8 +8,8 @@ import shutil
 import pytest
 from safetensors.torch import load_file
 
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.adapters.packs import build_pack, verify_pack
-from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.cli.main import main
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 from polytune.errors import ModelError

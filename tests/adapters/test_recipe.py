@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.adapters.methods import METHODS
-from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.cli.main import main
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 from polytune.errors import ConfigError, ModelError
@@ -110,7 +110,7 @@ def test_bad_class_weights_are_refused(tmp_path, kw, match):
 
 
 def test_weighted_loss_matches_torch_and_training_records_weights(tmp_path, tiny_bert, synthetic_corpus):
-    from polytune.adapters.tasks import weighted_loss
+    from polytune.adapters.losses import TokenCrossEntropy
 
     logits = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
 
@@ -120,7 +120,9 @@ def test_weighted_loss_matches_torch_and_training_records_weights(tmp_path, tiny
 
     labels = torch.tensor([0, 1])
     expected = torch.nn.functional.cross_entropy(logits, labels, weight=torch.tensor([2.0, 1.0]), label_smoothing=0.1)
-    assert torch.allclose(weighted_loss([2.0, 1.0], 0.1)(_Model(), {"labels": labels}), expected)
+    loss, batch = TokenCrossEntropy([2.0, 1.0], 0.1), {"labels": labels}
+    assert loss.units(batch) == {"loss": 3.0}  # the class weights of the two labels
+    assert torch.allclose(loss.combine(loss.sums(_Model(), batch), loss.units(batch)), expected)
     weights = str(_weights_file(tmp_path / "w.json"))
     cfg = TaskAdapterConfig(out=tmp_path / "t", max_steps=2, label_smoothing=0.1, class_weights=weights,
                             **_common(tiny_bert, synthetic_corpus))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from polytune.adapters.train import train_task_adapter
+from polytune.adapters import train_task_adapter
 from polytune.cli.main import main
 from polytune.config import EvalConfig, TaskAdapterConfig
 from polytune.errors import ConfigError

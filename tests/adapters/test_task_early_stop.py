@@ -98,9 +98,9 @@ def test_ner_stops_early_on_entity_f1_and_saves_the_best_steps_adapter(
 ):  # fmt: skip
     """Entity F1 rises, then stops improving: training ends `patience` measurements after the best, before
     max_steps, and the adapter on disk is the best step's (its reloaded dev F1 is the best measured)."""
+    from polytune.adapters import train_task_adapter
     from polytune.adapters.data import load_split, pad_collator, token_classification_dataset
     from polytune.adapters.tasks.token_classification import _tag_scores
-    from polytune.adapters.train import train_task_adapter
     from polytune.models import load_task_model
 
     out = tmp_path / "ner"

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from polytune.adapters import train_task_adapter
 from polytune.adapters.data import align_labels, causal_dataset, pad_collator, words_and_tags
-from polytune.adapters.train import train_task_adapter
 from polytune.cli.main import main
 from polytune.config import EvalConfig, TaskAdapterConfig
 from polytune.errors import ConfigError, InputError
@@ -425,7 +425,7 @@ def test_language_adapter_composes_under_a_generation_task_adapter(gpt2_adapter,
     """A decoder's CLM language adapter is merged under the causal task adapter, as for classifiers (MAD-X)."""
     import torch
 
-    from polytune.adapters.train import train_language_adapter
+    from polytune.adapters import train_language_adapter
     from polytune.config import LanguageAdapterConfig, SystemConfig
     from polytune.models import load_task_model
 
@@ -461,7 +461,8 @@ def test_own_loss_equals_the_models_loss_and_smoothing_raises_it(generators, kin
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
-    from polytune.adapters.tasks import weighted_loss
+    from polytune.adapters.losses import TokenCrossEntropy, batch_mean
+    from polytune.adapters.objectives.lm import CausalLMLoss
 
     loader = AutoModelForSeq2SeqLM if kind == "t5" else AutoModelForCausalLM
     model = loader.from_pretrained(generators[kind]).eval()
@@ -472,7 +473,9 @@ def test_own_loss_equals_the_models_loss_and_smoothing_raises_it(generators, kin
     }
     options = {"feed_labels": True} if kind == "t5" else {"shift": True}
     with torch.no_grad():
-        ours = weighted_loss(None, 0.0, **options)(model, batch)
-        smoothed = weighted_loss(None, 0.1, **options)(model, batch)
+        ours = batch_mean(TokenCrossEntropy(None, 0.0, **options), model, batch)
+        smoothed = batch_mean(TokenCrossEntropy(None, 0.1, **options), model, batch)
         assert torch.allclose(ours, model(**batch).loss, atol=1e-5)
+        if kind == "gpt2":  # the language adapters' fast path: the output layer on labeled positions only
+            assert torch.allclose(batch_mean(CausalLMLoss(), model, batch), model(**batch).loss, atol=1e-5)
     assert not torch.allclose(smoothed, ours)  # smoothing enters the loss

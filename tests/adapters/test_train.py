@@ -8,8 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.adapters.methods import METHODS
-from polytune.adapters.train import train_language_adapter, train_task_adapter
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig
 from polytune.errors import InputError, ModelError
 from polytune.models import config_hash, load_classifier
@@ -184,7 +184,7 @@ def test_masked_only_loss_equals_the_models_own_loss(tiny_bert, synthetic_corpus
     from peft import LoraConfig, get_peft_model
     from transformers import DataCollatorForLanguageModeling
 
-    from polytune.adapters.train import masked_lm_loss
+    from polytune.adapters.objectives.lm import masked_lm_loss
     from polytune.models import load_mlm, load_tokenizer
 
     torch.manual_seed(0)

@@ -172,7 +172,7 @@ def test_probes_alone_score_a_language_adapter_without_task_adapter(tmp_path, ti
 
 @pytest.mark.slow
 def test_probes_sit_beside_task_metrics(tmp_path, tiny_bert, synthetic_corpus, adapters):
-    from polytune.adapters.train import train_task_adapter
+    from polytune.adapters import train_task_adapter
     from polytune.config import TaskAdapterConfig
     from polytune.evaluation.report import run_eval
 

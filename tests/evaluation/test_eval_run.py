@@ -11,7 +11,7 @@ from polytune.config import EvalConfig, SystemConfig, TaskAdapterConfig
 
 @pytest.fixture(scope="module")
 def task_adapter(tmp_path_factory, tiny_bert, synthetic_corpus):
-    from polytune.adapters.train import train_task_adapter
+    from polytune.adapters import train_task_adapter
 
     out = tmp_path_factory.mktemp("task") / "adapter"
     cfg = TaskAdapterConfig(base=str(tiny_bert), input=synthetic_corpus, lang="eng_Latn", out=out, max_steps=3)

@@ -153,7 +153,7 @@ def test_report_scores_each_language_with_its_suites_metrics(tmp_path):
 
 @pytest.fixture(scope="module")
 def task_adapter(tmp_path_factory, tiny_bert, synthetic_corpus):
-    from polytune.adapters.train import train_task_adapter
+    from polytune.adapters import train_task_adapter
 
     out = tmp_path_factory.mktemp("task") / "adapter"
     train_task_adapter(TaskAdapterConfig(base=str(tiny_bert), input=synthetic_corpus, lang="eng_Latn", out=out,

@@ -15,7 +15,7 @@ import pytest
 import torch
 from transformers import PreTrainedTokenizerFast
 
-from polytune.adapters.train import train_language_adapter, train_task_adapter
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.cli.main import main
 from polytune.config import LanguageAdapterConfig, SystemConfig, TaskAdapterConfig
 from polytune.evaluation import explain_page

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from polytune.adapters.train import train_language_adapter, train_task_adapter
+from polytune.adapters import train_language_adapter, train_task_adapter
 from polytune.config import EvalConfig, LanguageAdapterConfig, SystemConfig, TaskAdapterConfig
 from polytune.errors import ModelError
 from polytune.evaluation.predict import predict

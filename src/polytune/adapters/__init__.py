@@ -1,6 +1,10 @@
-"""Adapters stage: language adapters (MLM + new embedding rows) and task adapters (classifier), on peft LoRA.
+"""Adapters stage: language adapters (`language.py`, objectives in `objectives/`) and task adapters (`tasks/`), on
+peft, trained by one loop (`loop.py`) with losses computed inside the module accelerate prepares (`losses.py`).
 
-Names are imported lazily so `import polytune.adapters.embeddings` does not load the training stack.
+The two entry points below are what the CLI, `polytune run` and scripts call. They resolve a `zoo:`/`pkg:` base to
+its folder first (`polytune.resources`), so a config names a zoo model without building it, and the adapter's
+manifest records the folder it was trained on. They import the training stack only when called, so
+`import polytune.adapters.embeddings` stays light.
 """
 
 from __future__ import annotations
@@ -10,9 +14,17 @@ from typing import Any
 __all__ = ["train_language_adapter", "train_task_adapter"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from polytune.adapters import train
+def train_language_adapter(cfg: Any, callbacks: list[Any] | None = None) -> dict[str, Any]:
+    """Train a language adapter (see `adapters.language.train_language_adapter`) on cfg's base, resolved."""
+    from polytune.adapters import language
+    from polytune.resources import resolved
 
-        return getattr(train, name)
-    raise AttributeError(f"module 'polytune.adapters' has no attribute {name!r}")
+    return language.train_language_adapter(resolved(cfg), callbacks)
+
+
+def train_task_adapter(cfg: Any, callbacks: list[Any] | None = None) -> dict[str, Any]:
+    """Train a task adapter (see `adapters.tasks.train_task_adapter`) on cfg's base, resolved."""
+    from polytune.adapters import tasks
+    from polytune.resources import resolved
+
+    return tasks.train_task_adapter(resolved(cfg), callbacks)

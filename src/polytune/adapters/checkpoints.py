@@ -160,16 +160,13 @@ def load_optimizer(optimizer: Any, scheduler: Any, folder: str | Path) -> None:
     scheduler.load_state_dict(meta["scheduler"])
 
 
-def save_rng(folder: str | Path, process: int, collator: Any) -> None:
-    """This process's RNG states (python, numpy, torch CPU and GPU, the collator's masking generator)."""
+def save_rng(folder: str | Path, process: int) -> None:
+    """This process's RNG states (python, numpy, torch CPU and GPU); collators seed per example, not here."""
     version, internal, gauss = random.getstate()
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     tensors = {"cpu": torch.random.get_rng_state()}
     if torch.cuda.is_available():
         tensors["cuda"] = torch.cuda.get_rng_state()
-    generator = getattr(collator, "generator", None)
-    if isinstance(generator, torch.Generator):
-        tensors["collator"] = generator.get_state()
     save_file(tensors, str(Path(folder) / f"rng-{process}.safetensors"))
     write_json(Path(folder) / f"rng-{process}.json", {
         "python": [version, list(internal), gauss],
@@ -178,7 +175,7 @@ def save_rng(folder: str | Path, process: int, collator: Any) -> None:
 
 
 def load_rng(folder: str | Path, process: int) -> None:
-    """Restore the global RNG states `save_rng` wrote for this process (the collator's: `load_collator_rng`)."""
+    """Restore the global RNG states `save_rng` wrote for this process."""
     meta = read_json(Path(folder) / f"rng-{process}.json", "checkpoint RNG state")
     version, internal, gauss = meta["python"]
     random.setstate((version, tuple(internal), gauss))
@@ -188,17 +185,6 @@ def load_rng(folder: str | Path, process: int) -> None:
     torch.random.set_rng_state(tensors["cpu"])
     if torch.cuda.is_available() and "cuda" in tensors:
         torch.cuda.set_rng_state(tensors["cuda"])
-
-
-def load_collator_rng(folder: str | Path, process: int, collator: Any) -> None:
-    """Restore the collator's masking generator before training resumes."""
-    generator = getattr(collator, "generator", None)
-    tensors = load_file(str(Path(folder) / f"rng-{process}.safetensors"))
-    if "collator" in tensors:
-        if generator is None:
-            collator.seed_generator()
-            generator = collator.generator
-        generator.set_state(tensors["collator"])
 
 
 def save_scaler(scaler: Any, folder: str | Path) -> None:
@@ -235,7 +221,7 @@ def save(run: Any, work: Path) -> None:
             if hasattr(callback, "save_checkpoint"):
                 callback.save_checkpoint(folder)
         write_json(folder / STATE, {"step": run.step, "losses": run.losses})
-    save_rng(folder, run.accelerator.process_index, run.collator)
+    save_rng(folder, run.accelerator.process_index)
     run.accelerator.wait_for_everyone()  # every rank's RNG file is on disk before the checkpoint counts
     if main:
         mark_complete(folder, run.step)
@@ -262,7 +248,6 @@ def resume(run: Any, work: Path) -> None:
     load_optimizer(run.optimizer, run.scheduler, last)
     load_scaler(run.scaler, last)
     load_rng(last, run.accelerator.process_index)
-    load_collator_rng(last, run.accelerator.process_index, run.collator)
     for callback in run.callbacks:
         if hasattr(callback, "load_checkpoint"):
             callback.load_checkpoint(last)

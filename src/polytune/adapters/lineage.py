@@ -170,7 +170,7 @@ def save_continuable(cfg: Any, peft_model: Any, tokenizer: Any, meta: dict[str, 
     and, when it trained an MLM loss (`with_head`), its MLM head (what makes a continued MLM loss continue)."""
     from safetensors.torch import save_file
 
-    from polytune.adapters.trainer import save_adapter
+    from polytune.adapters.saving import save_adapter
 
     source = extension_source(cfg)
     extra = {"extension.json": Path(source) / "extension.json"} if source else {}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from polytune.config import AdapterTrainingConfig
-from polytune.errors import ConfigError
+from polytune.errors import ConfigError, ModelError
 
 __all__ = ["METHODS", "Method", "adapter_parameter", "get", "manifest_fields", "method_of_parent", "peft_config"]
 
@@ -197,3 +197,14 @@ def method_of_parent(cfg: AdapterTrainingConfig, parent: dict[str, Any] | None) 
     if cfg.method not in (theirs, default):
         raise ConfigError(f"--from continues the parent's {theirs} adapter; leave out method {cfg.method}")
     return theirs
+
+
+def wrap_peft(model: Any, config: Any) -> Any:
+    """get_peft_model with a ModelError for adapter settings the base cannot take (config: `peft_config`)."""
+    from peft import get_peft_model
+
+    try:
+        return get_peft_model(model, config)
+    except ValueError as exc:  # e.g. target_modules that the base does not have
+        kind = config.peft_type.value
+        raise ModelError(f"cannot apply the {kind} adapter to this base: {exc}; check target_modules") from exc

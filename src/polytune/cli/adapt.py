@@ -13,7 +13,7 @@ REQUIRED = ("base", "input", "out")
 
 
 def _language(args: argparse.Namespace) -> int:
-    from polytune.adapters.train import train_language_adapter
+    from polytune.adapters import train_language_adapter
 
     cfg = LanguageAdapterConfig(objectives=args.objectives, **config_options(args, LanguageAdapterConfig))
     s = train_language_adapter(cfg)
@@ -29,7 +29,7 @@ def _language(args: argparse.Namespace) -> int:
 
 
 def _task(args: argparse.Namespace) -> int:
-    from polytune.adapters.train import train_task_adapter
+    from polytune.adapters import train_task_adapter
 
     options = config_options(args, TaskAdapterConfig)
     if "prompt" in options:

@@ -12,14 +12,14 @@ import torch
 
 from polytune.adapters import lineage, methods
 from polytune.adapters.data import classification_dataset
-from polytune.adapters.tasks.base import TaskRun, model_and_tokenizer, read_class_weights, weighted_loss
-from polytune.adapters.trainer import device_of, wrap_peft
+from polytune.adapters.losses import TokenCrossEntropy
+from polytune.adapters.methods import wrap_peft
+from polytune.adapters.tasks.base import TaskRun, model_and_tokenizer, read_class_weights
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError
 from polytune.io import read_json
-from polytune.models import (
-    load_sequence_classifier,
-)
+from polytune.models import load_sequence_classifier
+from polytune.models.devices import device_of
 
 
 @torch.no_grad()
@@ -63,7 +63,7 @@ def sequence_classification_run(cfg: TaskAdapterConfig, train: list[dict], dev: 
     data = {k: classification_dataset(tokenizer, v, cfg.label_field, labels, cfg.max_length, cfg.text_field)
             for k, v in texts.items()}  # fmt: skip
     weights = read_class_weights(cfg.class_weights, cfg.label_field, labels) if cfg.class_weights else None
-    loss = weighted_loss(weights, cfg.label_smoothing) if weights is not None or cfg.label_smoothing else None
+    loss = TokenCrossEntropy(weights, cfg.label_smoothing)
     run = TaskRun(peft_model, tokenizer, data["train"], data["dev"], collator, loss)
     run.dev_metrics = lambda: {"dev_accuracy": _accuracy(peft_model, run.dev_data, collator, cfg.batch_size)}
     run.dev_score = ("dev_accuracy", lambda: _accuracy(peft_model, run.dev_data, collator, cfg.batch_size), True)

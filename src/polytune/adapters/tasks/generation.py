@@ -15,8 +15,9 @@ import logging
 
 from polytune.adapters import methods
 from polytune.adapters.data import causal_dataset, pad_collator, seq2seq_dataset
-from polytune.adapters.tasks.base import TaskRun, dev_loss, model_and_tokenizer, weighted_loss
-from polytune.adapters.trainer import wrap_peft
+from polytune.adapters.losses import TokenCrossEntropy
+from polytune.adapters.methods import wrap_peft
+from polytune.adapters.tasks.base import TaskRun, dev_loss, model_and_tokenizer
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError
 from polytune.models import load_task_base
@@ -36,10 +37,10 @@ def _targets(records: list[dict], field: str) -> list[str]:
     return [r[field] for r in records]
 
 
-def _with_dev_loss(run: TaskRun, batch_size: int, shift: bool) -> TaskRun:
-    run.dev_before = lambda: {"dev_loss_before": dev_loss(run, batch_size, shift)}
-    run.dev_metrics = lambda: {"dev_loss_after": dev_loss(run, batch_size, shift)}
-    run.dev_score = ("dev_loss", lambda: dev_loss(run, batch_size, shift), False)
+def _with_dev_loss(run: TaskRun, batch_size: int, plain: TokenCrossEntropy) -> TaskRun:
+    run.dev_before = lambda: {"dev_loss_before": dev_loss(run, batch_size, plain)}
+    run.dev_metrics = lambda: {"dev_loss_after": dev_loss(run, batch_size, plain)}
+    run.dev_score = ("dev_loss", lambda: dev_loss(run, batch_size, plain), False)
     return run
 
 
@@ -62,10 +63,10 @@ def seq2seq_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -> T
         )
         for name, records in (("train", train), ("dev", dev))
     }
-    loss = weighted_loss(None, cfg.label_smoothing, feed_labels=True) if cfg.label_smoothing else None
+    loss = TokenCrossEntropy(label_smoothing=cfg.label_smoothing, feed_labels=True)
     collator = pad_collator(pad_id(tokenizer, model.config))
-    run = TaskRun(peft_model, tokenizer, data["train"], data["dev"], collator, loss, feed_labels=True)
-    return _with_dev_loss(run, cfg.batch_size, shift=False)
+    run = TaskRun(peft_model, tokenizer, data["train"], data["dev"], collator, loss)
+    return _with_dev_loss(run, cfg.batch_size, TokenCrossEntropy(feed_labels=True))
 
 
 def causal_lm_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -> TaskRun:
@@ -90,7 +91,7 @@ def causal_lm_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) ->
         )
         for name, records in (("train", train), ("dev", dev))
     }
-    loss = weighted_loss(None, cfg.label_smoothing, shift=True) if cfg.label_smoothing else None
+    loss = TokenCrossEntropy(label_smoothing=cfg.label_smoothing, shift=True)
     run = TaskRun(peft_model, tokenizer, data["train"], data["dev"], pad_collator(pad), loss)
     run.meta = {"special_ids": {"bos": bos, "eos": eos, "pad": pad}}
-    return _with_dev_loss(run, cfg.batch_size, shift=True)
+    return _with_dev_loss(run, cfg.batch_size, TokenCrossEntropy(shift=True))

@@ -15,10 +15,12 @@ import torch
 
 from polytune.adapters import methods
 from polytune.adapters.data import tokenize
-from polytune.adapters.trainer import device_of, wrap_peft
+from polytune.adapters.losses import SquaredError
+from polytune.adapters.methods import wrap_peft
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError
 from polytune.models import load_sequence_classifier
+from polytune.models.devices import device_of
 
 
 def float_label(record: dict[str, Any], field: str) -> float:
@@ -49,13 +51,6 @@ def regression_dataset(tokenizer: Any, records: list[dict[str, Any]], cfg: TaskA
     labels = [float_label(r, cfg.label_field) for r in records]
     ids = tokenize(tokenizer, [str(r[cfg.text_field]) for r in records], cfg.max_length)
     return Dataset.from_dict({"input_ids": ids, "labels": labels})
-
-
-def mse_loss(model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Mean squared error of the single head output against the float labels."""
-    labels = inputs["labels"].float()
-    out = model(**{k: v for k, v in inputs.items() if k != "labels"}).logits.float().squeeze(-1)
-    return torch.nn.functional.mse_loss(out, labels)
 
 
 @torch.no_grad()
@@ -96,7 +91,7 @@ def regression_run(cfg: TaskAdapterConfig, train: list[dict], dev: list[dict]) -
     peft_model = wrap_peft(model, methods.peft_config(cfg, model, task_type="SEQ_CLS", modules_to_save=pooler))
     collator = DataCollatorWithPadding(tokenizer)
     run = TaskRun(peft_model, tokenizer, regression_dataset(tokenizer, train, cfg),
-                  regression_dataset(tokenizer, dev, cfg), collator, mse_loss)  # fmt: skip
+                  regression_dataset(tokenizer, dev, cfg), collator, SquaredError())  # fmt: skip
     run.dev_metrics = lambda: dev_errors(peft_model, run.dev_data, collator, cfg.batch_size)
     run.dev_before = lambda: {f"{k}_before": v for k, v in run.dev_metrics().items()}
     run.dev_score = ("dev_rmse", lambda: run.dev_metrics()["dev_rmse"], False)

@@ -14,11 +14,13 @@ import torch
 
 from polytune.adapters import methods
 from polytune.adapters.data import pad_collator, token_classification_dataset, words_and_tags
-from polytune.adapters.tasks.base import TaskRun, dev_loss, model_and_tokenizer, read_class_weights, weighted_loss
-from polytune.adapters.trainer import device_of, wrap_peft
+from polytune.adapters.losses import TokenCrossEntropy
+from polytune.adapters.methods import wrap_peft
+from polytune.adapters.tasks.base import TaskRun, dev_loss, model_and_tokenizer, read_class_weights
 from polytune.config import TaskAdapterConfig
 from polytune.errors import InputError, ModelError
 from polytune.models import load_task_base
+from polytune.models.devices import device_of
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +80,11 @@ def token_classification_run(cfg: TaskAdapterConfig, train: list[dict], dev: lis
     data = {k: token_classification_dataset(tokenizer, v, fields, labels, cfg.tag_scheme, cfg.max_length)
             for k, v in (("train", train), ("dev", dev))}  # fmt: skip
     weights = read_class_weights(cfg.class_weights, cfg.label_field, labels) if cfg.class_weights else None
-    loss = weighted_loss(weights, cfg.label_smoothing) if weights is not None or cfg.label_smoothing else None
+    loss = TokenCrossEntropy(weights, cfg.label_smoothing)
     run = TaskRun(peft_model, tokenizer, data["train"], data["dev"], pad_collator(tokenizer.pad_token_id or 0), loss)
-    run.dev_before = lambda: {"dev_loss_before": dev_loss(run, cfg.batch_size)}
-    run.dev_metrics = lambda: {"dev_loss_after": dev_loss(run, cfg.batch_size),
+    plain = TokenCrossEntropy()
+    run.dev_before = lambda: {"dev_loss_before": dev_loss(run, cfg.batch_size, plain)}
+    run.dev_metrics = lambda: {"dev_loss_after": dev_loss(run, cfg.batch_size, plain),
                                **_tag_scores(run, labels, cfg.tag_scheme, cfg.batch_size)}  # fmt: skip
     run.dev_score = ("dev_f1", lambda: _tag_scores(run, labels, cfg.tag_scheme, cfg.batch_size)["dev_f1"], True)
     run.files = {"labels.json": labels}

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from polytune import registry
-from polytune.adapters import lineage, methods
+from polytune.adapters import lineage, methods, tracking
 from polytune.adapters.data import load_split
 from polytune.adapters.early_stop import early_stopping
+from polytune.adapters.loop import fit
+from polytune.adapters.saving import save_adapter
 from polytune.adapters.tasks.base import TaskRun
-from polytune.adapters.trainer import fit, save_adapter
 from polytune.config import TaskAdapterConfig
 from polytune.errors import ConfigError
 from polytune.io import manifest
@@ -67,6 +68,7 @@ def train_task_adapter(cfg: TaskAdapterConfig, callbacks: list[Any] | None = Non
     from transformers import set_seed
 
     methods.check_options(cfg)  # before anything loads
+    tracking.tracker_names(cfg.report_to)
     set_seed(cfg.seed)
     fields = {"label_field": cfg.label_field, "text_field": cfg.text_field}
     if cfg.task in ("seq2seq", "causal_lm"):  # the prompt template names the input fields instead

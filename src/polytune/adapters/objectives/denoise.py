@@ -12,8 +12,8 @@ on the tokenizer at hand:
 - **delete** (Marian and others with neither): noise spans are dropped from the input; the target is the whole
   original text + eos (BART's token deletion, applied to spans). Nothing is added to the vocabulary.
 
-The corruption draws from the collator's own seeded generator; `fit` collates one batch per micro-step in the
-training process, so the generator moves once per trained batch and checkpoints resume exactly.
+Each text's corruption draws from `example_generator(seed, position)`, so it does not depend on the batch the text
+lands in (processes, accumulation) and a resumed run draws what an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+from polytune.adapters.data import denoise_dataset
+from polytune.adapters.losses import TokenCrossEntropy
+from polytune.adapters.objectives.base import Objective, example_generator
+from polytune.errors import ModelError
+from polytune.models import load_seq2seq
 
 
 def sentinel_ids(tokenizer: Any) -> list[int]:
@@ -78,10 +84,12 @@ def corrupt(ids: list[int], mask: list[bool], mode: str, eos: int, fill: list[in
 
 
 class DenoiseCollator:
-    """Pads texts and corrupts them into (input_ids, attention_mask, labels) with a seeded generator.
+    """Pads texts and corrupts them into (input_ids, attention_mask, labels), each from its own seeded generator.
 
-    Examples carry `input_ids` without special tokens (`data.denoise_dataset`).
+    Examples carry `input_ids` without special tokens (`data.denoise_dataset`) and their stream `position`.
     """
+
+    seeded_per_example = True
 
     def __init__(self, tokenizer: Any, density: float, mean_span: float, seed: int, eos: int, pad: int) -> None:
         self.sentinels = sentinel_ids(tokenizer)
@@ -89,20 +97,14 @@ class DenoiseCollator:
         self.mode = "sentinel" if self.sentinels else "mask" if mask_id is not None else "delete"
         self.fill = self.sentinels or ([mask_id] if mask_id is not None else [])
         self.density, self.mean_span, self.seed, self.eos, self.pad = density, mean_span, seed, eos, pad
-        self.generator: torch.Generator | None = None
-
-    def seed_generator(self) -> None:
-        self.generator = torch.Generator().manual_seed(self.seed)
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        return self._corrupt([list(e["input_ids"]) for e in examples])
-
-    def _corrupt(self, texts: list[list[int]]) -> dict[str, torch.Tensor]:
-        if self.generator is None:
-            self.seed_generator()
         limit = len(self.sentinels) if self.mode == "sentinel" else 1 << 30
-        pairs = [corrupt(t, noise_mask(len(t), self.density, self.mean_span, self.generator, limit), self.mode,
-                         self.eos, self.fill) for t in texts]  # fmt: skip
+        pairs = []
+        for example in examples:
+            text, generator = list(example["input_ids"]), example_generator(self.seed, int(example["position"]))
+            mask = noise_mask(len(text), self.density, self.mean_span, generator, limit)
+            pairs.append(corrupt(text, mask, self.mode, self.eos, self.fill))
         sources, targets = [p[0] for p in pairs], [p[1] for p in pairs]
         return {"input_ids": self._pad(sources, self.pad), "attention_mask": self._attention(sources),
                 "labels": self._pad(targets, -100)}  # fmt: skip
@@ -116,3 +118,37 @@ class DenoiseCollator:
     def _attention(rows: list[list[int]]) -> torch.Tensor:
         width = max(len(r) for r in rows)
         return torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+
+
+def eos_pad(tokenizer: Any, model: Any) -> tuple[int, int]:
+    """End-of-sequence and padding ids of an encoder-decoder (the tokenizer's, else the model config's).
+
+    Raises:
+        ModelError: neither names an end-of-sequence token.
+    """
+    config = (model.get_base_model() if hasattr(model, "get_base_model") else model).config
+    eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else config.eos_token_id
+    if eos is None:
+        raise ModelError("the tokenizer and the model config name no end-of-sequence token; denoising needs one")
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else config.pad_token_id
+    return int(eos), int(pad if pad is not None else 0)
+
+
+class Denoise(Objective):
+    """Span corruption (T5), text infilling (BART) or span deletion, reconstructed by the decoder."""
+
+    name = "denoise"
+
+    def __init__(self, cfg: Any) -> None:
+        super().__init__(cfg)
+        self.loss = TokenCrossEntropy(feed_labels=True)
+
+    def load_model(self, base: str) -> Any:
+        return load_seq2seq(base)
+
+    def dataset(self, tokenizer: Any, rows: list[dict], split: str) -> Any:
+        return denoise_dataset(tokenizer, rows, self.cfg.max_length)
+
+    def collator(self, tokenizer: Any, model: Any, seed: int, split: str) -> DenoiseCollator:
+        eos, pad = eos_pad(tokenizer, model)
+        return DenoiseCollator(tokenizer, self.cfg.mlm_probability, self.cfg.mean_span_length, seed, eos, pad)

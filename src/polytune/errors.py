@@ -29,6 +29,10 @@ class ModelError(PolytuneError):
     """A model, tokenizer, adapter or pack is missing, corrupt, unsafe or made for another base."""
 
 
+class TaskError(PolytuneError):
+    """A task of a corpus pipeline did not finish; its log says why, and a rerun runs only the unfinished tasks."""
+
+
 class DependencyError(PolytuneError):
     """An optional dependency is not installed."""
 

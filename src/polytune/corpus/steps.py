@@ -13,8 +13,6 @@ For a cluster, hand `stage_one(cfg, work)` to datatrove's SlurmPipelineExecutor;
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import shutil
@@ -42,10 +40,11 @@ from polytune.corpus.dedup_steps import (
     read_plan,
     write_plan,
 )
+from polytune.corpus.executors import make_executor, run_tasks
 from polytune.corpus.filters import DUPLICATE_REASONS, apply_filters, build_filters, reconciliation
 from polytune.corpus.readers import bad_line_record, list_units, no_text_field_error, read_unit
 from polytune.corpus.shards import JsonlShards
-from polytune.errors import InputError, LanguageCodeError, require_module
+from polytune.errors import InputError, LanguageCodeError
 from polytune.io import BadLine, atomic_path, manifest, write_json
 from polytune.langcodes import normalize
 
@@ -174,21 +173,8 @@ def stage_one_langs(work: Path) -> list[str]:
 
 
 def _executor(cfg: FilterConfig, pipeline: list[PipelineStep], tasks: int, logs: Path) -> Any:
-    workers = min(cfg.workers, tasks)
-    if cfg.executor == "ray":
-        require_module("ray", extra="cluster")
-        from datatrove.executor import RayPipelineExecutor
-
-        return RayPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(logs), cpus_per_task=1)
-    from datatrove.executor import LocalPipelineExecutor
-
-    return LocalPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=str(logs))
-
-
-def _run(executor: Any) -> None:
-    """Run an executor; datatrove's per-task console log goes to the work folder's logs/, not to the terminal."""
-    with contextlib.redirect_stderr(io.StringIO()):
-        executor.run()
+    """The executor of one pipeline (one name to wrap, for a test that counts tasks)."""
+    return make_executor(cfg, pipeline, tasks, logs)
 
 
 def _fingerprint(cfg: FilterConfig) -> dict[str, Any]:
@@ -217,7 +203,8 @@ def run_filter(cfg: FilterConfig) -> dict[str, Any]:
     """Filter records into `<out>/<lang>/part-00000.jsonl`, `<out>/rejected/<reason>.jsonl`, stats and manifest.
 
     Runs as datatrove pipelines (`cfg.tasks` input shards, `cfg.workers` at a time, local or Ray); an interrupted
-    run repeated with the same config skips the tasks that finished. The output folder is written atomically.
+    or failed run repeated with the same config skips the tasks that finished. The output folder is written
+    atomically, and only once every task of every pipeline has finished.
 
     Args:
         cfg: the filter config.
@@ -228,19 +215,20 @@ def run_filter(cfg: FilterConfig) -> dict[str, Any]:
 
     Raises:
         InputError: an input is missing, unreadable, or holds no record at all.
+        TaskError: a task did not finish (the message names it and its log); the work folder is kept.
         ModelError: the LID model is missing or corrupt.
     """
     list_units(cfg.inputs)  # a missing input fails before a model loads or a folder is made
     build_filters(cfg)  # so does a missing or corrupt model, or a bad rules file
     work = work_folder(cfg)
-    _run(_executor(cfg, stage_one(cfg, work), cfg.tasks, work / "logs1"))
+    run_tasks(_executor(cfg, stage_one(cfg, work), cfg.tasks, work / "logs1"), "stage one", work / "s1" / "stats")
     if sum(task["input"] for task in read_stats(work / "s1" / "stats").values()) == 0:
         shutil.rmtree(work)
         raise InputError(f"no records in {', '.join(cfg.inputs)}: the files hold only blank lines")
     _check_text_field(cfg, work)
     for name, pipeline, tasks in stage_two(cfg, work):
         if tasks:
-            _run(_executor(cfg, pipeline, tasks, work / f"logs2-{name}"))
+            run_tasks(_executor(cfg, pipeline, tasks, work / f"logs2-{name}"), f"stage two ({name})")
     stats = assemble(cfg, work)
     shutil.rmtree(work, ignore_errors=True)
     if stats["kept"] == 0:

@@ -7,6 +7,7 @@ words split per language (characters in scripts written without spaces), never b
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections import Counter
 from pathlib import Path
@@ -34,6 +35,7 @@ DUP_NGRAM_CHAR_FRACTION = {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10
 # n-gram statistics say nothing about a sentence ("pa kasupe wa ... pa kasupe wa" is normal Chichewa); Gopher
 # itself only keeps documents of 50+ words, so shorter texts skip the n-gram checks.
 NGRAM_MIN_WORDS = 50
+_ASCII_ALNUM = (string.ascii_letters + string.digits).encode()
 
 
 def normalize_text(text: str, form: str = "NFC", whitespace: str = "collapse") -> str:
@@ -186,7 +188,7 @@ class RepetitionFilter(BaseFilter):
             if dup_lines / len(lines) > DUP_LINE_FRACTION or dup_chars / len(text) > DUP_LINE_CHAR_FRACTION:
                 return False, "repeated_lines", f"{dup_lines}/{len(lines)} lines repeat"
         lang = record.get("lang")
-        if len(text) < _chars_for_ngram_checks(lang):  # too few words for the n-gram checks, without a split
+        if len(text) < _chars_for_ngram_checks(lang) or _surely_fewer_words(text, lang):  # no split needed
             return True
         words = split_words(text, lang)
         if len(words) < NGRAM_MIN_WORDS:
@@ -224,6 +226,21 @@ def _chars_for_ngram_checks(lang: str | None) -> int:
     character is a word); else two per word but the last, as two words meet only across a separator character or
     after a word of three or more (`l'a` then `1`): 2n - 1."""
     return NGRAM_MIN_WORDS if unspaced(lang) else 2 * NGRAM_MIN_WORDS - 1
+
+
+def _surely_fewer_words(text: str, lang: str | None) -> bool:
+    """True only if `text` has fewer than NGRAM_MIN_WORDS words, told without splitting it (False: not known).
+
+    An ASCII text of a spaced script has at most one word more than characters outside [A-Za-z0-9]: every word but
+    the first starts right after such a character, or right after a word that holds one (an apostrophe: "ab'cd9" is
+    "ab'cd", "9"), a different one for each word. One bytes.translate in C, instead of a split (~7 µs a sentence)
+    that would be thrown away.
+
+    Example: _surely_fewer_words("In the beginning God created the heaven and the earth.", "eng_Latn") -> True
+    """
+    if not text.isascii() or unspaced(lang):
+        return False
+    return len(text.encode().translate(None, _ASCII_ALNUM)) + 1 < NGRAM_MIN_WORDS
 
 
 def _ngrams(words: list[str], n: int) -> list[tuple[str, ...]]:

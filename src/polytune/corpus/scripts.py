@@ -7,6 +7,7 @@ A language key `xxx_Scrp` names its script (ISO 15924). Some script codes stand 
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 
 import regex
@@ -33,6 +34,10 @@ _LETTER_RUN_RE = regex.compile(r"\p{L}+")
 _CHAR_RE = regex.compile(r"[\p{L}\p{N}]")
 _WORD_RE = regex.compile(r"[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}]+)*")
 _CHAR_PATTERNS = [(code, regex.compile(rf"\p{{Script={name}}}")) for code, name in SCRIPTS.items()]
+# The same two patterns for ASCII texts, in the stdlib `re` (about twice as fast as `regex`'s property classes): among
+# ASCII characters \p{L} is [A-Za-z], \p{N} is [0-9], \p{M} is empty, and ’ is not one of them.
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)*")
+_ASCII_CHAR_RE = re.compile(r"[A-Za-z0-9]")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -111,6 +116,7 @@ def split_words(text: str, lang: str | None) -> list[str]:
     Example: split_words("Hello, world!", "eng_Latn") -> ["Hello", "world"]
     and split_words("你好", "zho_Hans") -> ["你", "好"]
     """
+    plain = text.isascii()  # O(1): CPython strings know it
     if unspaced(lang):
-        return _CHAR_RE.findall(text)
-    return _WORD_RE.findall(text)
+        return (_ASCII_CHAR_RE if plain else _CHAR_RE).findall(text)
+    return (_ASCII_WORD_RE if plain else _WORD_RE).findall(text)

@@ -40,7 +40,9 @@ SECTIONS: dict[str, type] = {
     "evaluation": C.EvalConfig,
 }
 # `tune` holds the search space of `polytune tune` (polytune/tune/space.py); `polytune run` ignores it.
-GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs", "allow_pickle", "tune")
+GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs", "allow_pickle", "report_to", "tune")
+# Derived keys a section may still set itself (the top-level value is the default).
+OVERRIDABLE = {"seed", "langs", "source_lang", "report_to", "tracking_dir"}
 STAGE_NAMES = (
     "sources", "lid", "filter", "augment", "class_weights", "balance", "tokenizer", "analyze", "adapters", "evaluation"
 )
@@ -78,6 +80,7 @@ class RunSettings:
     base: str
     source_lang: str
     target_langs: list[str]
+    report_to: str = "none"  # training curves of every adapter step, under <workdir>/tracking/
 
     @property
     def langs(self) -> list[str]:
@@ -104,13 +107,14 @@ def load_settings(raw: dict[str, Any]) -> RunSettings:
         base=resolve_resource(str(raw["base"])),
         source_lang=normalize(raw.get("source_lang", "eng_Latn")),
         target_langs=[normalize(t) for t in targets],
+        report_to=str(raw.get("report_to", "none")),
     )
 
 
 def _section(raw: dict[str, Any], name: str, derived: dict[str, Any]) -> Any:
     """Build a stage config from its YAML section plus the values `polytune run` derives itself."""
     section = dict(raw.get(name) or {})
-    clash = sorted(set(section) & set(derived) - {"seed", "langs", "source_lang"})
+    clash = sorted(set(section) & set(derived) - OVERRIDABLE)
     if clash:
         raise ConfigError(f"{name}: {', '.join(clash)} is set by polytune run (from workdir and the top-level keys)")
     return C.from_dict(SECTIONS[name], {**derived, **section}, name)
@@ -171,11 +175,13 @@ def _adapter_steps(raw: dict[str, Any], s: RunSettings, corpus: Path) -> list[St
             out = w / "adapters" / variant / lang
             cfg = _section(raw, "language_adapter", {"base": s.base, "input": corpus, "lang": lang,
                                                      "out": out, "tokenizer": tokenizer, "seed": s.seed,
-                                                     "source_lang": s.source_lang})
+                                                     "source_lang": s.source_lang, "report_to": s.report_to,
+                                                     "tracking_dir": w / "tracking" / variant})
             steps.append(Step("adapters", f"{variant}/{lang}", "polytune.adapters:train_language_adapter",
                               cfg, out / "manifest.json"))
     task_out = w / "adapters" / "task"
-    derived = {"base": s.base, "input": corpus, "lang": s.source_lang, "out": task_out, "seed": s.seed}
+    derived = {"base": s.base, "input": corpus, "lang": s.source_lang, "out": task_out, "seed": s.seed,
+               "report_to": s.report_to, "tracking_dir": w / "tracking"}
     if "class_weights" in raw:
         derived["class_weights"] = str(w / "class-weights" / "class_weights.json")
     task = _section(raw, "task_adapter", derived)

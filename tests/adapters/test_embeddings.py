@@ -86,3 +86,25 @@ def test_extend_model_refuses_a_foreign_extension():
     )
     with pytest.raises(ModelError, match="another base"):
         extend_model(model, _extension([20], base_vocab=20), tokenizer_len=21, method="mean", seed=0)
+
+
+def test_embedding_first_trains_the_new_rows_and_nothing_else(tiny_bert, extended_tokenizer, tmp_path):
+    """The embedding-first stage trains peft's delta rows only: not the wrapped matrix beside them (`base_layer`,
+    whose changes no adapter file keeps) nor a tied MLM head's bias (which peft's wrapper never reads). It once
+    selected every name holding "token_adapter" and trained the whole 406 x 32 matrix."""
+    from polytune.adapters import methods
+    from polytune.adapters.new_rows import init_new_rows, new_rows_only, read_extension, token_indices
+    from polytune.config import LanguageAdapterConfig
+    from polytune.models import load_mlm, load_tokenizer
+
+    cfg = LanguageAdapterConfig(base=str(tiny_bert), input=tmp_path, lang="nya", tokenizer=str(extended_tokenizer),
+                                out=tmp_path / "la")  # fmt: skip
+    model = load_mlm(cfg.base)
+    new_ids = init_new_rows(model, read_extension(cfg.tokenizer), load_tokenizer(cfg.tokenizer), cfg, [])
+    peft_model = methods.wrap_peft(model, methods.peft_config(cfg, trainable_token_indices=token_indices(model,
+                                                                                                     new_ids)))
+    before = new_rows_only(peft_model)
+    trainable = {n: p.numel() for n, p in peft_model.named_parameters() if p.requires_grad}
+    assert all(n.endswith("trainable_tokens_delta.default") for n in trainable), trainable
+    assert sum(trainable.values()) == len(new_ids) * model.config.hidden_size
+    assert sum(before.values()) > len(trainable)  # the LoRA weights were trainable before the stage

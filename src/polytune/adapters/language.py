@@ -26,7 +26,7 @@ from typing import Any
 from polytune.adapters import lineage, methods, objectives, tracking
 from polytune.adapters.early_stop import early_stopping
 from polytune.adapters.loop import fit
-from polytune.adapters.new_rows import init_new_rows, read_extension, token_indices, unfreeze_mlm_head
+from polytune.adapters.new_rows import init_new_rows, new_rows_only, read_extension, token_indices, unfreeze_mlm_head
 from polytune.adapters.objectives.base import Objective
 from polytune.adapters.objectives.lm import MaskedLM
 from polytune.config import LanguageAdapterConfig
@@ -36,12 +36,9 @@ from polytune.models import config_hash, load_tokenizer, tokenizer_hash
 log = logging.getLogger(__name__)
 
 
-def _only(model: Any, names: tuple[str, ...]) -> dict[str, bool]:
-    """Make trainable only the parameters whose name holds one of `names`; return the previous flags."""
-    before = {n: p.requires_grad for n, p in model.named_parameters()}
-    for name, param in model.named_parameters():
-        param.requires_grad_(any(key in name for key in names))
-    return before
+def _freeze(model: Any) -> None:
+    for param in model.parameters():
+        param.requires_grad_(False)
 
 
 def _restore(model: Any, flags: dict[str, bool]) -> None:
@@ -63,12 +60,12 @@ def _warm_up_head(model: Any, tokenizer: Any, train: list[dict], cfg: LanguageAd
     A base shipped without an MLM head (MiniLM) starts near log(vocab) whatever the head's init; without this,
     most of an adapter's early loss drop is the head learning to read the base, not the adapter learning.
     """
-    _only(model, ())
+    _freeze(model)
     count = unfreeze_mlm_head(model)
     masked = MaskedLM(cfg)
     losses = _stage(model, masked, tokenizer, train, cfg.head_warmup_steps, cfg.seed + 1, "head-warmup")
     log.info("MLM head warm-up: %d params, %d steps, loss %.3f -> %.3f", count, len(losses), losses[0], losses[-1])
-    _only(model, ())
+    _freeze(model)
 
 
 def _tokenizer(cfg: LanguageAdapterConfig) -> Any:
@@ -139,7 +136,7 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
     before = objective.measure(peft_model, batches)
     embedding = []
     if cfg.embedding_steps and new_ids:
-        flags = _only(peft_model, ("token_adapter",))
+        flags = new_rows_only(peft_model)
         embedding = _stage(peft_model, objective, tokenizer, train, cfg.embedding_steps, cfg.seed + 2,
                            "embedding-first")  # fmt: skip
         _restore(peft_model, flags)

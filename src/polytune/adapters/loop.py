@@ -234,7 +234,8 @@ def fit(
         cfg: training settings.
         loss: the `losses.Loss` to minimize.
         callbacks: objects with `on_step(step, logs) -> bool` (True stops training) and optionally
-            `save_checkpoint(folder)` / `load_checkpoint(folder)` (e.g. early stopping).
+            `on_train_begin(model)` (called with the peft model before the first step), `save_checkpoint(folder)`
+            / `load_checkpoint(folder)` (e.g. early stopping).
         phase: a short stage before the main training (its tracker run's suffix, e.g. "embedding-first").
 
     Returns:
@@ -252,6 +253,9 @@ def fit(
         checkpoints.resume(run, work)
     log.info("training %d steps, global batch %d (%d per process x %d processes x %d accumulated)", cfg.max_steps,
              run.global_batch(), cfg.batch_size, run.world, run.accumulation)  # fmt: skip
+    for callback in callbacks:
+        if hasattr(callback, "on_train_begin"):
+            callback.on_train_begin(run.model)
     run.module.train()
     batches = run.micro_batches()
     try:

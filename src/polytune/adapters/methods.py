@@ -30,7 +30,7 @@ __all__ = ["METHODS", "Method", "adapter_parameter", "get", "manifest_fields", "
 # polytune's options that not every method has, with what they mean to the methods that do.
 _OPTIONAL = ("lora_r", "lora_alpha", "lora_dropout", "layers_to_transform")
 # Parameter names peft gives trainable new embedding rows (trainable_token_indices) and saved whole modules.
-_ROWS = "token_adapter"
+ROWS = "token_adapter"
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def _weighted_leaves(model: Any, names: list[str]) -> list[str]:
 def adapter_parameter(name: str) -> bool:
     """Whether a parameter name belongs to an adapter of any method (its weights or trainable new rows), as opposed
     to the base or a head."""
-    return _ROWS in name or any(m.prefix in name for m in METHODS.values())
+    return ROWS in name or any(m.prefix in name for m in METHODS.values())
 
 
 def manifest_fields(name: str) -> dict[str, Any]:

@@ -26,6 +26,11 @@ def unfreeze_mlm_head(model: Any) -> int:
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     prefix = inner.base_model_prefix + "."
     backbone = {p.data_ptr() for name, p in inner.named_parameters() if name.startswith(prefix)}
+    # A head layer wrapped for new rows (peft's trainable tokens on a tied output layer) computes its logits from
+    # the matrix alone and never reads the bias tied to it: training that bias would do nothing, and DDP refuses
+    # parameters without gradients.
+    backbone |= {p.data_ptr() for name, p in inner.named_parameters(remove_duplicate=False)
+                 if f"{methods.ROWS}.base_layer" in name}  # fmt: skip
     count = 0
     for name, param in inner.named_parameters():
         if name.startswith(prefix) or methods.adapter_parameter(name) or param.data_ptr() in backbone:
@@ -33,6 +38,19 @@ def unfreeze_mlm_head(model: Any) -> int:
         param.requires_grad_(True)
         count += param.numel()
     return count
+
+
+# peft's trainable-token rows: the name of the delta tensor (the wrapper's `base_layer` beside it holds the whole
+# frozen matrix, and for a tied output layer its bias: neither may train in the embedding-first stage).
+NEW_ROWS = "trainable_tokens_delta"
+
+
+def new_rows_only(model: Any) -> dict[str, bool]:
+    """Make only the new embedding rows trainable (the embedding-first stage); return the previous flags."""
+    before = {n: p.requires_grad for n, p in model.named_parameters()}
+    for name, param in model.named_parameters():
+        param.requires_grad_(NEW_ROWS in name)
+    return before
 
 
 def read_extension(tokenizer_dir: str | None) -> dict[str, Any] | None:

@@ -13,11 +13,19 @@ from polytune.adapters.checkpoints import work_dir
 from polytune.io import atomic_path, read_json, write_json
 
 
-def is_main_process() -> bool:
-    """False on the processes other than the main one of `accelerate launch` (they train but must not write)."""
+def process_state() -> Any:
+    """accelerate's state of this process, made as the training loop makes it: on a machine without GPU,
+    `accelerate launch` runs CPU processes (gloo), which accelerate sets up only when asked for the CPU. (A
+    `PartialState()` made first without that would leave every process thinking it is alone.)"""
+    import torch
     from accelerate import PartialState
 
-    return PartialState().is_main_process
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def is_main_process() -> bool:
+    """False on the processes other than the main one of `accelerate launch` (they train but must not write)."""
+    return process_state().is_main_process
 
 
 def _sort_target_modules(config_path: Path) -> None:
@@ -32,9 +40,7 @@ def _sort_target_modules(config_path: Path) -> None:
 def save_adapter(out: Path, peft_model: Any, tokenizer: Any, extra: dict[str, Any], meta: dict[str, Any]) -> None:
     """Write the adapter folder atomically: peft adapter (no full embedding matrix), extra JSON files or copies of
     files (`Path` values), tokenizer, manifest; then drop the run's checkpoints. The other processes wait for it."""
-    from accelerate import PartialState
-
-    state = PartialState()
+    state = process_state()
     if state.is_main_process:
         with atomic_path(out) as tmp:
             tmp.mkdir()

@@ -71,8 +71,8 @@ def apply(base: Any, values: dict[str, Any], out: Path | None = None) -> Any:
     changes = dict(values)
     if isinstance(changes.get("class_weights"), bool):
         changes["class_weights"] = base.class_weights if changes["class_weights"] else None
-    if out is not None:
-        changes.update(out=out, save_every=0)  # a trial is short and disposable: no resumable checkpoints
+    if out is not None:  # a trial is short and disposable: no resumable checkpoints; curves as <study>/tracking/NNNN
+        changes.update(out=out, save_every=0, tracking_dir=out.parent.parent / "tracking")
     try:
         return dataclasses.replace(base, **changes)
     except ConfigError as exc:

@@ -26,9 +26,10 @@ import torch.nn.functional as F
 
 from polytune.adapters.data import spread, tokenize
 from polytune.adapters.losses import Loss, mean_loss
-from polytune.adapters.objectives.base import Objective, example_generator
-from polytune.adapters.objectives.lm import MaskedLMLoss, mask_tokens
+from polytune.adapters.objectives.base import Objective
+from polytune.adapters.objectives.lm import MaskedLMLoss, mask_rows
 from polytune.adapters.parallel import load_pairs
+from polytune.adapters.saving import process_state
 from polytune.errors import ModelError
 from polytune.models import lm_objective, load_mlm, load_tokenizer
 from polytune.models.devices import device_of
@@ -173,11 +174,9 @@ class PairCollator:
         if not self.mlm:
             return batch
         maskable = (attention == 1) & ~torch.isin(ids, self.special)
-        masked, labels = ids.clone(), torch.full_like(ids, -100)
-        for row, example in enumerate(examples):
-            generator = example_generator(self.seed, int(example["position"]))
-            masked[row], labels[row] = mask_tokens(ids[row], maskable[row], self.probability, self.mask_id,
-                                                   self.vocab, generator)  # fmt: skip
+        masked, labels = mask_rows(ids, maskable, attention.sum(dim=1).tolist(), examples, self.seed,
+                                   self.probability, self.mask_id, self.vocab)  # fmt: skip
+        for row in range(len(examples)):
             if not (labels[row] != -100).any() and maskable[row].any():  # every text predicts at least one token
                 first = int(maskable[row].int().argmax())
                 masked[row, first], labels[row, first] = self.mask_id, ids[row, first]
@@ -213,9 +212,10 @@ class Align(Objective):
         if "align" not in self.weights:
             return super().examples()
         train, dev, counts = load_pairs(cfg.input, cfg.lang, cfg.source_lang, cfg.parallel)
-        # Training sees at most steps x batch x accumulation pairs per process; without a limit of the user's, that
-        # many pairs spread over the corpus are kept, so the teacher reads each source sentence once, not all.
-        seen = (cfg.max_steps + cfg.embedding_steps) * cfg.batch_size * cfg.gradient_accumulation_steps
+        # Training sees at most steps x global batch pairs; without a limit of the user's, that many pairs spread over
+        # the corpus are kept, so the teacher reads each source sentence once instead of the whole corpus.
+        world = process_state().num_processes
+        seen = (cfg.max_steps + cfg.embedding_steps) * cfg.batch_size * cfg.gradient_accumulation_steps * world
         limit = cfg.max_train_records if cfg.max_train_records is not None else seen
         as_records = [[{**p, "text": p["target"]} for p in part] for part in (train, dev)]
         return spread(as_records[0], limit), spread(as_records[1], cfg.max_eval_records), counts

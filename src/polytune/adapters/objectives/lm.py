@@ -55,6 +55,22 @@ def mask_tokens(
     return torch.where(randomized, random_ids, corrupted), labels
 
 
+def mask_rows(ids: torch.Tensor, maskable: torch.Tensor, lengths: list[int], examples: list[dict[str, Any]],
+              seed: int, probability: float, mask_id: int, vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`mask_tokens` per row of a right-padded batch, each row from its example's generator and over its own
+    length only (draws over the padded width would depend on the other texts of the batch).
+
+    Returns:
+        (corrupted ids, labels), padded like `ids` (labels -100 on padding).
+    """
+    corrupted, labels = ids.clone(), torch.full_like(ids, -100)
+    for row, (example, length) in enumerate(zip(examples, lengths, strict=True)):
+        generator = example_generator(seed, int(example["position"]))
+        corrupted[row, :length], labels[row, :length] = mask_tokens(ids[row, :length], maskable[row, :length],
+                                                                    probability, mask_id, vocab_size, generator)
+    return corrupted, labels
+
+
 class LMCollator:
     """Pads tokenized examples; masks them for MLM (`mlm=True`) or labels every real token for causal LM.
 
@@ -79,12 +95,9 @@ class LMCollator:
             batch["labels"] = torch.where(real, ids, torch.full_like(ids, -100))
             return batch
         maskable = real & ~torch.isin(ids, self.special_ids)
-        corrupted, labels = ids.clone(), torch.full_like(ids, -100)
-        for row, example in enumerate(examples):
-            generator = example_generator(self.seed, int(example["position"]))
-            corrupted[row], labels[row] = mask_tokens(ids[row], maskable[row], self.mlm_probability,
-                                                      self.tokenizer.mask_token_id, len(self.tokenizer), generator)
-        batch["input_ids"], batch["labels"] = corrupted, labels
+        batch["input_ids"], batch["labels"] = mask_rows(ids, maskable, real.sum(dim=1).tolist(), examples, self.seed,
+                                                        self.mlm_probability, self.tokenizer.mask_token_id,
+                                                        len(self.tokenizer))  # fmt: skip
         return batch
 
 

@@ -102,3 +102,16 @@ def test_tune_trials_write_curves_under_the_study(tmp_path):
     cfg = TaskAdapterConfig(base="x", out=tmp_path / "task", report_to="tensorboard")
     trial = apply(cfg, {"lora_r": 4}, tmp_path / "tune" / "trials" / "0007")
     assert trial.tracking_dir == tmp_path / "tune" / "tracking" and run_name(trial, None) == "0007"
+
+
+def test_the_demo_writes_training_curves():
+    """examples/demo.yaml turns the curves on for every adapter it trains (README: tensorboard --logdir
+    runs/demo/tracking)."""
+    from polytune.config import load_yaml
+    from polytune.pipeline import adapter_steps
+
+    raw = load_yaml(Path(__file__).parents[2] / "examples" / "demo.yaml")
+    steps = adapter_steps(raw)
+    assert steps and all(s.config.report_to == "tensorboard" for s in steps)
+    assert {s.config.tracking_dir for s in steps} == {Path("runs/demo/tracking"), Path("runs/demo/tracking/lang"),
+                                                      Path("runs/demo/tracking/lang-ext")}

@@ -507,7 +507,10 @@ class AdapterTrainingConfig:
     lora_r: int = _help("rank (lora, dora, loha)", default=8)
     lora_alpha: int = _help("scaling alpha (lora, dora, loha)", default=16)
     lora_dropout: float = _help("dropout on the adapter's input (lora, dora)", default=0.0)
-    target_modules: list[str] = _help("module names the adapter wraps", default_factory=lambda: ["query", "value"])
+    target_modules: list[str] | None = _help("module names the adapter wraps; None (auto): the attention query and "
+                                             "value projections by architecture, as peft names them (query, value "
+                                             "for BERT/XLM-R; q_proj, v_proj for Llama/Gemma; c_attn for GPT-2)",
+                                             default=None)
     max_steps: int = _help("optimizer steps", default=200)
     batch_size: int = _help("examples per step", default=16)
     learning_rate: float = _help("peak learning rate (linear decay)", default=5e-4)

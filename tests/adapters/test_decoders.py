@@ -76,3 +76,25 @@ def test_early_stopping_on_held_out_loss(tiny_bert, tmp_path, synthetic_corpus):
     summary = train_language_adapter(cfg)
     history = json.loads((tmp_path / "la" / "manifest.json").read_text())["losses"]["dev_history"]
     assert summary["steps"] < 40 and len(history) >= 2 and history[0][0] == 2
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("gpt2", ["c_attn"]), ("llama", ["q_proj", "v_proj"])])
+def test_default_target_modules_follow_the_architecture(decoders, tmp_path, synthetic_corpus, kind, expected):
+    """No target_modules given: the attention projections of the base's own architecture (BERT's query/value
+    default once broke every decoder: 'Target modules {query, value} not found')."""
+    train_language_adapter(_cfg(decoders[kind], synthetic_corpus, tmp_path / "la", target_modules=None,
+                                max_steps=1))  # fmt: skip
+    assert json.loads((tmp_path / "la" / "adapter_config.json").read_text())["target_modules"] == expected
+
+
+def test_an_architecture_without_a_default_asks_for_target_modules():
+    from types import SimpleNamespace
+
+    from polytune.adapters.methods import target_modules
+    from polytune.errors import ModelError
+
+    cfg = LanguageAdapterConfig(base="x", lang="nya")
+    model = SimpleNamespace(config=SimpleNamespace(model_type="made_up"))
+    with pytest.raises(ModelError, match="no default target_modules for a made_up base; set target_modules"):
+        target_modules(cfg, model)
+    assert target_modules(LanguageAdapterConfig(base="x", lang="nya", target_modules=["a"]), model) == ["a"]

@@ -68,7 +68,7 @@ def _lora(cfg: AdapterTrainingConfig, kwargs: dict[str, Any], dora: bool = False
     from peft import LoraConfig
 
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=list(cfg.target_modules), layers_to_transform=cfg.layers_to_transform,
+                      target_modules=kwargs.pop("target_modules"), layers_to_transform=cfg.layers_to_transform,
                       use_dora=dora, **kwargs)  # fmt: skip
 
 
@@ -76,13 +76,13 @@ def _ia3(cfg: AdapterTrainingConfig, kwargs: dict[str, Any]) -> Any:
     from peft import IA3Config
 
     # No feedforward modules: every target's output is scaled (IA3 on keys/values; add ffn targets to widen it).
-    return IA3Config(target_modules=list(cfg.target_modules), feedforward_modules=[], **kwargs)
+    return IA3Config(target_modules=kwargs.pop("target_modules"), feedforward_modules=[], **kwargs)
 
 
 def _loha(cfg: AdapterTrainingConfig, kwargs: dict[str, Any]) -> Any:
     from peft import LoHaConfig
 
-    return LoHaConfig(r=cfg.lora_r, alpha=cfg.lora_alpha, target_modules=list(cfg.target_modules),
+    return LoHaConfig(r=cfg.lora_r, alpha=cfg.lora_alpha, target_modules=kwargs.pop("target_modules"),
                       layers_to_transform=cfg.layers_to_transform, **kwargs)  # fmt: skip
 
 
@@ -150,7 +150,30 @@ def peft_config(cfg: AdapterTrainingConfig, model: Any = None, **kwargs: Any) ->
     method = check_options(cfg, new_rows=kwargs.get("trainable_token_indices") is not None)
     if method.save_leaves and kwargs.get("modules_to_save") and model is not None:
         kwargs["modules_to_save"] = _weighted_leaves(model, kwargs["modules_to_save"])
-    return method.build(cfg, {k: v for k, v in kwargs.items() if v is not None or k == "task_type"})
+    kwargs = {k: v for k, v in kwargs.items() if v is not None or k == "task_type"}
+    return method.build(cfg, {**kwargs, "target_modules": target_modules(cfg, model)})
+
+
+def target_modules(cfg: AdapterTrainingConfig, model: Any = None) -> list[str]:
+    """cfg.target_modules, or by default the attention query and value projections of the base's architecture
+    (peft's own table of them, the modules LoRA's authors adapted).
+
+    Raises:
+        ModelError: no default is known for the architecture; the message says to set target_modules.
+    """
+    if cfg.target_modules is not None:
+        return list(cfg.target_modules)
+    from peft.utils import TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING as DEFAULTS
+
+    from polytune.models import load_config
+
+    config = model.config if model is not None else load_config(str(getattr(cfg, "base", "")))
+    kinds = [config.model_type, getattr(getattr(config, "text_config", None), "model_type", None)]
+    found = next((DEFAULTS[k] for k in kinds if k in DEFAULTS), None)
+    if found is None:
+        raise ModelError(f"no default target_modules for a {config.model_type} base; set target_modules to the "
+                         "names of its attention projections (e.g. --target-modules q_proj v_proj)")
+    return list(found)
 
 
 def _weighted_leaves(model: Any, names: list[str]) -> list[str]:

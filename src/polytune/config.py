@@ -774,8 +774,8 @@ class EvalConfig:
         "both ways by cosine of mean-pooled hidden states; needs no task adapter", default=False,
     )  # fmt: skip
     intrinsic: bool = _help(
-        "intrinsic probe: held-out LM loss per language and system (masked LM with a seeded mask for encoders, "
-        "next-token loss for decoders) and its perplexity", default=False,
+        "intrinsic probe: held-out LM loss per language and system (masked LM with a seeded mask for encoders; "
+        "next-token loss and bits per UTF-8 byte for decoders) and its perplexity", default=False,
     )  # fmt: skip
     source_lang: str | None = _help("the task's source language: retrieval pairs the targets with it, and the task "
                                     "adapter alone on its own split is the report's ceiling (polytune run: the "

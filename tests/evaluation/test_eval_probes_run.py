@@ -85,7 +85,9 @@ def test_mlm_losses_do_not_depend_on_the_batch_size(lm):
     assert [x for x, _ in one] == pytest.approx([x for x, _ in three], rel=1e-5)
 
 
-def test_clm_loss_equals_the_models_own_loss(tiny_bert):
+def test_clm_loss_scores_every_token_after_a_start_token_and_counts_bytes(tiny_bert):
+    """The decoder probe: NLL of every token of the text after the tokenizer's start token (so a base and an extended
+    tokenizer score the same text), the model's own loss times the tokens, and the UTF-8 bytes covered."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from polytune.models import load_tokenizer
@@ -94,10 +96,15 @@ def test_clm_loss_equals_the_models_own_loss(tiny_bert):
     torch.manual_seed(0)
     model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2)).eval()
     got = clm_losses(model, tokenizer, TEXTS, batch_size=2, max_length=32)
-    for text, (nll, n) in zip(TEXTS, got, strict=True):
-        ids = torch.tensor([tokenizer(text)["input_ids"]])
-        assert n == ids.shape[1] - 1
+    start = tokenizer.cls_token_id  # a BERT tokenizer: no bos or eos
+    for text, (nll, n, size) in zip(TEXTS, got, strict=True):
+        ids = torch.tensor([[start, *tokenizer(text, add_special_tokens=False)["input_ids"]]])
+        assert n == ids.shape[1] - 1 and size == len(text.encode("utf-8"))
         assert nll == pytest.approx(float(model(input_ids=ids, labels=ids).loss.detach()) * n, rel=1e-5)
+    text = "in the beginning god created the heaven"
+    truncated = clm_losses(model, tokenizer, [text], 1, max_length=3)
+    kept = tokenizer.decode(tokenizer(text, add_special_tokens=False)["input_ids"][:2])  # the text two tokens hold
+    assert truncated[0][1] == 2 and truncated[0][2] == len(kept.encode("utf-8")) < len(text)
 
 
 def test_embeddings_pool_the_chosen_layer_whatever_the_batch(lm):

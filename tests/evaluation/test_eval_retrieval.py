@@ -118,9 +118,12 @@ def test_ratio_table_cis_contain_points_and_a_system_against_itself_has_p_1():
 
 
 def write_probes(root, systems, ranks, losses):
-    """probes/ as predict/probes.py writes it: {system: {lang: [(t2s, s2t)]}} and {system: {lang: [(nll, n)]}}."""
+    """probes/ as predict/probes.py writes it: {system: {lang: [(t2s, s2t)]}} and {system: {lang: [(nll, n)]}}
+    (or [(nll, n, bytes)] for a decoder)."""
     langs = sorted(next(iter(ranks.values())))
-    for kind, table, fields in (("retrieval", ranks, ("t2s", "s2t")), ("intrinsic", losses, ("nll", "tokens"))):
+    width = len(next(iter(next(iter(losses.values())).values()))[0])
+    intrinsic = ("nll", "tokens", "bytes")[:width]
+    for kind, table, fields in (("retrieval", ranks, ("t2s", "s2t")), ("intrinsic", losses, intrinsic)):
         for system, per in table.items():
             for lang, rows in per.items():
                 path = root / "probes" / kind / system / f"{lang}.jsonl"
@@ -158,6 +161,19 @@ def test_score_probes_from_files(tmp_path):
     assert i["tokens"] == {"base": 8, "la": 8}
     lo, hi = i["scores"]["base"]["perplexity"]["ci"]
     assert lo <= i["scores"]["base"]["perplexity"]["score"] <= hi
+
+
+def test_decoder_probes_score_bits_per_byte(tmp_path):
+    """Bits per byte = summed NLL / ln 2 / summed bytes, per system, with a paired Δ: here the adapter's extended
+    tokenizer cuts the text into fewer, harder tokens (its loss per token rises) while the text costs fewer bits."""
+    per_record = {"base": [(6.0, 2, 10), (9.0, 3, 12)], "la": [(6.0, 1, 10), (7.0, 2, 12)]}
+    write_probes(tmp_path, ["base", "la"], RANKS, {s: {"nya_Latn": rows} for s, rows in per_record.items()})
+    out = score_probes(tmp_path, ["base", "la"], SETTINGS)["intrinsic"]
+    i = out["results"]["nya_Latn"]
+    assert out["measures"] == ["loss", "perplexity", "bpb"] and i["bytes"] == 22
+    assert i["scores"]["base"]["bpb"]["score"] == pytest.approx(15.0 / np.log(2) / 22)
+    assert i["scores"]["la"]["bpb"]["score"] == pytest.approx(13.0 / np.log(2) / 22)
+    assert i["deltas"]["la"]["bpb"]["delta"] < 0 < i["deltas"]["la"]["loss"]["delta"]
 
 
 def test_probes_of_other_records_or_systems_are_input_errors(tmp_path):

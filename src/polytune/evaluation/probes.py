@@ -4,8 +4,9 @@ p-value (stats.summarize_delta), and a macro average over languages from languag
 
 Input: `<dir>/probes/manifest.json` plus `<dir>/probes/retrieval/<system>/<lang>.jsonl` (lines {"id", "t2s", "s2t",
 "t2s_ties", "s2t_ties"}: the rank of the translation in each direction, and the candidates tied with it) and
-`<dir>/probes/intrinsic/<system>/<lang>.jsonl` (lines {"id", "nll", "tokens"}: summed negative log-likelihood in
-nats over the record's predicted tokens), as `evaluation/predict/probes.py` writes them. No torch here.
+`<dir>/probes/intrinsic/<system>/<lang>.jsonl` (lines {"id", "nll", "tokens"[, "bytes"]}: summed negative
+log-likelihood in nats over the record's predicted tokens, and for decoders the UTF-8 bytes of text they cover), as
+`evaluation/predict/probes.py` writes them. No torch here.
 
 Example: score_probes(Path("runs/demo/report"), ["task-only", "lang-adapter"], settings)["retrieval"]["average"]
 """
@@ -148,7 +149,8 @@ def score_retrieval(folder: Path, meta: dict[str, Any], order: list[str], settin
 
 
 def score_intrinsic(folder: Path, meta: dict[str, Any], order: list[str], settings: dict[str, Any]) -> dict:
-    """The report's "intrinsic" section: loss per predicted token (nats) and its exp (perplexity), per system."""
+    """The report's "intrinsic" section: loss per predicted token (nats) and its exp (perplexity), per system; for
+    decoders also bits per UTF-8 byte (`bpb`)."""
     langs = list(meta["languages"])
     rows = _stats(folder, order, langs, ("nll", "tokens"))
     stats = {lang: {s: np.array([[float(r["nll"]), float(r["tokens"])] for r in rs]).reshape(-1, 2)
@@ -163,6 +165,15 @@ def score_intrinsic(folder: Path, meta: dict[str, Any], order: list[str], settin
         for entry in table["scores"].values():  # exp is monotone: the interval maps over as it is
             entry["perplexity"] = {"score": math.exp(entry["loss"]["score"]),
                                    "ci": tuple(math.exp(x) for x in entry["loss"]["ci"])}  # fmt: skip
+    if all("bytes" in r for per in rows.values() for rs in per.values() for r in rs):
+        # Bits per UTF-8 byte: the one LM measure that compares a base with an extended tokenizer (nats per token
+        # rewards a tokenizer that cuts the same text into more, easier tokens).
+        per_byte = {lang: {s: np.array([[float(r["nll"]), float(r["bytes"])] for r in rs]).reshape(-1, 2)
+                           for s, rs in per.items()} for lang, per in rows.items()}  # fmt: skip
+        _merge(section, "bpb", ratio_table(per_byte, order, settings, scale=1 / math.log(2)))
+        section["measures"].append("bpb")
+        for lang in langs:
+            section["results"][lang]["bytes"] = int(per_byte[lang][order[0]][:, 1].sum())
     return section
 
 
@@ -218,5 +229,7 @@ def probe_summary(report: dict[str, Any], system: str) -> list[str]:
     if "retrieval" in report:
         parts.append(f"retrieval t2s@1 {report['retrieval']['average']['scores'][system]['t2s@1']['score']:.1f}")
     if "intrinsic" in report:
-        parts.append(f"LM loss {report['intrinsic']['average']['scores'][system]['loss']['score']:.3f}")
+        scores = report["intrinsic"]["average"]["scores"][system]
+        parts.append(f"bits per byte {scores['bpb']['score']:.3f}" if "bpb" in scores else
+                     f"LM loss {scores['loss']['score']:.3f}")  # fmt: skip
     return parts

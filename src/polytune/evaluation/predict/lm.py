@@ -169,18 +169,49 @@ def masked_losses(model: Any, ids: list[list[int]], masks: list[list[int]], mask
     return out
 
 
+def start_id(tokenizer: Any) -> int:
+    """The token a text is scored after: the tokenizer's bos, else its eos (GPT-2's document separator), else cls or
+    sep; the same base token for a base and an extended tokenizer, so both score every token of the text."""
+    for token_id in (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id):
+        if token_id is not None:
+            return int(token_id)
+    raise ModelError("the tokenizer names no bos, eos, cls or sep token; the next-token probe needs one to start a "
+                     "text")
+
+
+def text_ids(tokenizer: Any, texts: list[str], max_length: int) -> tuple[list[list[int]], list[int]]:
+    """(token ids without special tokens, UTF-8 bytes they cover) per text, at most `max_length` tokens each.
+
+    Example: a 3-token text of 12 bytes under max_length 2 -> its first 2 tokens and the bytes of their characters.
+    """
+    if not getattr(tokenizer, "is_fast", False):  # no offsets: whole texts, all their bytes
+        ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return ids, [len(text.encode("utf-8")) for text in texts]
+    enc = tokenizer(list(texts), add_special_tokens=False, truncation=True, max_length=max_length,
+                    return_offsets_mapping=True)  # fmt: skip
+    covered = []
+    for text, offsets in zip(texts, enc["offset_mapping"], strict=True):
+        end = max((b for _, b in offsets), default=0)
+        covered.append(len(text[:end].encode("utf-8")))
+    return enc["input_ids"], covered
+
+
 @torch.no_grad()
 def clm_losses(model: Any, tokenizer: Any, texts: list[str], batch_size: int,
-               max_length: int) -> list[tuple[float, int]]:  # fmt: skip
-    """(summed NLL in nats, predicted tokens) per text: each token after the first given the ones before it."""
+               max_length: int) -> list[tuple[float, int, int]]:  # fmt: skip
+    """(summed NLL in nats, tokens, UTF-8 bytes) per text: every token of the text given the ones before it and a
+    start token (`start_id`), so NLL / bytes (bits per byte, after / ln 2) compares tokenizers."""
     device = next(model.parameters()).device
-    ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
-    out = [(0.0, 0)] * len(texts)
+    ids, covered = text_ids(tokenizer, texts, max_length - 1)
+    first = start_id(tokenizer)
+    ids = [[first, *row] for row in ids]
+    out = [(0.0, 0, 0)] * len(texts)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else first
     for batch in _batches([len(x) for x in ids], batch_size):
-        input_ids, attention = _pad([ids[i] for i in batch], tokenizer.pad_token_id or 0, device)
+        input_ids, attention = _pad([ids[i] for i in batch], pad, device)
         logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1].float()
         nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), input_ids[:, 1:], reduction="none")
         nll = (nll * attention[:, 1:]).sum(1).tolist()
         for row, i in enumerate(batch):
-            out[i] = (nll[row], max(len(ids[i]) - 1, 0))
+            out[i] = (nll[row], len(ids[i]) - 1, covered[i])
     return out

@@ -62,9 +62,10 @@ def _intrinsic_rows(model: Any, tokenizer: Any, objective: str, records: list[di
     if objective == "mlm":
         seed = zlib.crc32(f"{cfg.seed}:{lang}".encode())  # one mask stream per language, the same for every system
         losses = mlm_losses(model, tokenizer, texts, cfg.mask_probability, seed, cfg.batch_size, cfg.max_length)
-    else:
-        losses = clm_losses(model, tokenizer, texts, cfg.batch_size, cfg.max_length)
-    return [{"id": r["id"], "nll": nll, "tokens": n} for r, (nll, n) in zip(records, losses, strict=True)]
+        return [{"id": r["id"], "nll": nll, "tokens": n} for r, (nll, n) in zip(records, losses, strict=True)]
+    losses = clm_losses(model, tokenizer, texts, cfg.batch_size, cfg.max_length)
+    return [{"id": r["id"], "nll": nll, "tokens": n, "bytes": b} for r, (nll, n, b) in zip(records, losses,
+                                                                                            strict=True)]
 
 
 def _probe_system(cfg: EvalConfig, system: Any, lang: str, work: dict[str, Any], out: Path) -> None:
@@ -129,7 +130,7 @@ def run_probes(cfg: EvalConfig) -> Path:
                              "layer_setting": cfg.retrieval_layer, "pooling": "mean", "source_encoder": "base",
                              "skipped": skipped, "languages": retrieval_langs}  # fmt: skip
     if cfg.intrinsic:
-        unit = "nats per masked token" if objective == "mlm" else "nats per token"
+        unit = "nats per masked token" if objective == "mlm" else "nats per token; bits per UTF-8 byte"
         meta["intrinsic"] = {"objective": objective, "unit": unit, "languages": langs,
                              "mask_probability": cfg.mask_probability if objective == "mlm" else None}  # fmt: skip
     # The manifest goes last: until it is written, the folder reads as no probe at all, never as a stale mix.

@@ -91,13 +91,30 @@ def intrinsic_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
         low, high = entry["loss"]["ci"]
         return f"{entry['loss']['score']:.3f} [{low:.3f}, {high:.3f}] ppl {entry['perplexity']['score']:.1f}"
 
-    return [{
+    tables = []
+    if "bpb" in section.get("measures", []):
+        tables.append({
+            "title": "Intrinsic: bits per byte",
+            "note": ("Held-out bits per UTF-8 byte of text (next-token NLL summed over every token of a record, after "
+                     "a start token, / ln 2 / bytes), CIs from bootstrap over records, Δ paired. Lower is better; "
+                     "unlike loss per token it compares a base with an extended tokenizer. The source language's "
+                     "row measures forgetting."),
+            "header": ["language", "records", *(f"{s} BPB" for s in systems), *(f"{s} Δ BPB" for s in systems[1:])],
+            "rows": _rows(section, systems, "bpb", first, lambda e: _interval(e["bpb"]), lower=True),
+            "left": 1,
+        })  # fmt: skip
+    return tables + [{
         "title": "Intrinsic: LM loss",
         "note": note,
         "header": ["language", "records", *(f"{s} loss" for s in systems), *(f"{s} Δ loss" for s in systems[1:])],
         "rows": _rows(section, systems, "loss", first, score, lower=True),
         "left": 1,
     }]  # fmt: skip
+
+
+def _interval(entry: dict[str, Any]) -> str:
+    low, high = entry["ci"]
+    return f"{entry['score']:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def ceiling_table(report: dict[str, Any]) -> list[dict[str, Any]]:

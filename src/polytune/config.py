@@ -280,6 +280,43 @@ def _threshold(value: Any) -> Any:
     return value
 
 
+DIRECTIONS = ("into_target", "into_source")
+
+
+@dataclass
+class PairsConfig:
+    """Translation records from a filtered corpus: each target language's records paired by id with the source
+    language's, in one or both directions, for generation task adapters (`task: causal_lm`)."""
+
+    input: Path = _help("filtered corpus folder (<input>/<lang>/)")
+    out: Path = _help("output folder: <out>/<direction>/<target lang>/part-00000.jsonl")
+    langs: list[str] = _help("target languages")
+    source_lang: str = _help("the other side of every pair", default="eng_Latn")
+    directions: list[str] = _help("into_target (source -> target: writing the new language) and/or into_source "
+                                  "(target -> source: reading it)", default_factory=lambda: list(DIRECTIONS))
+    names: Path | None = _help("YAML with `template` and `names` {lang: name} for the prompts (default: polytune's "
+                               "data/translation.yaml)", default=None)
+    max_train_records: int | None = _help("keep at most this many train pairs per language (spread evenly)",
+                                          default=None)
+
+    def __post_init__(self) -> None:
+        self.input, self.out = Path(self.input), Path(self.out)
+        self.langs = _langs(self.langs, "langs")
+        if not self.langs:
+            raise ConfigError("pairs: give the target languages (langs)")
+        self.source_lang = normalize(self.source_lang)
+        if self.source_lang in self.langs:
+            raise ConfigError(f"pairs: the source language {self.source_lang} is also a target; remove it from langs")
+        self.directions = [self.directions] if isinstance(self.directions, str) else list(self.directions)
+        for direction in self.directions:
+            _choice(direction, "directions", DIRECTIONS)
+        if not self.directions:
+            raise ConfigError(f"pairs: give at least one direction ({', '.join(DIRECTIONS)})")
+        self.names = Path(self.names) if self.names is not None else None
+        if self.max_train_records is not None:
+            _positive(self.max_train_records, "max_train_records")
+
+
 @dataclass
 class BalanceConfig:
     """Mix languages (temperature, UniMax, manual...); write the mixture shards and mix.json (weights, epochs)."""

@@ -18,8 +18,8 @@ from polytune.errors import PolytuneError
 from polytune.models import allowing_pickle
 
 # Imported lazily at start-up; a module registers its own subcommands (cli/<name>.py: register(subparsers)).
-SUBCOMMAND_MODULES = ("corpus", "balance", "augment", "tokenizer", "adapt", "evaluate", "report", "models", "run",
-                      "doctor", "tune", "explain")
+SUBCOMMAND_MODULES = ("corpus", "pairs", "balance", "augment", "tokenizer", "adapt", "evaluate", "report", "models",
+                      "run", "doctor", "tune", "explain")
 
 
 def build_parser() -> argparse.ArgumentParser:

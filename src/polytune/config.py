@@ -763,6 +763,9 @@ class SystemConfig:
 
     name: str = _help("system name shown in the report")
     lang_adapter: str | None = _help("language adapter folder; '{lang}' is replaced by each language", default=None)
+    task_adapter: str | None = _help("this system's own task adapter folder ('{lang}' replaced), e.g. one trained "
+                                     "with its language adapter stacked; None: the evaluation's task_adapter",
+                                     default=None)
 
     def __post_init__(self) -> None:
         if not self.name or not str(self.name).replace("-", "").replace("_", "").replace("+", "").isalnum():
@@ -858,12 +861,22 @@ class EvalConfig:
                 raise ConfigError(f"{name} must be a whole number, got {getattr(self, name)!r}")
         self._check_probes()
 
+    @property
+    def has_task(self) -> bool:
+        """A task adapter is evaluated (the evaluation's, or every system's own); else the probes alone run."""
+        return self.task_adapter is not None or any(s.task_adapter is not None for s in self.systems)
+
     def _check_probes(self) -> None:
         """The probe settings: booleans, a layer index or depth share, a mask share, a source language."""
         for name in ("retrieval", "intrinsic"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if self.task_adapter is None and not (self.retrieval or self.intrinsic):
+        own = [s.task_adapter is not None for s in self.systems]
+        if self.task_adapter is None and any(own) and not all(own):
+            missing = [s.name for s in self.systems if s.task_adapter is None]
+            raise ConfigError(f"evaluation: system {missing[0]!r} has no task adapter; give it one or set "
+                              "task_adapter")
+        if self.task_adapter is None and not any(own) and not (self.retrieval or self.intrinsic):
             raise ConfigError("evaluation: give a task_adapter, or turn on retrieval or intrinsic (they need none)")
         layer = self.retrieval_layer
         if isinstance(layer, bool) or not isinstance(layer, (int, float)) or layer < 0 or (

@@ -77,3 +77,36 @@ def test_the_source_ceiling_is_scored_and_each_target_read_against_it(tmp_path, 
     # evaluated as a language of its own, the source language is no ceiling
     again = run_eval(EvalConfig(**{**cfg.__dict__, "out": tmp_path / "both", "langs": ["eng_Latn", "nya_Latn"]}))
     assert "ceiling" not in again["extra"]
+
+
+def test_systems_with_task_adapters_of_their_own(tmp_path, tiny_bert, synthetic_corpus, task_adapter):
+    """Each system runs its own task adapter ('{lang}' filled); the baseline's predictions are not reused."""
+    import shutil
+
+    from polytune.adapters import train_task_adapter
+    from polytune.evaluation.report import run_eval
+
+    other = tmp_path / "other"
+    train_task_adapter(TaskAdapterConfig(base=str(tiny_bert), input=synthetic_corpus, lang="eng_Latn", out=other,
+                                         max_steps=3, seed=99, learning_rate=0.05))  # fmt: skip
+    per_lang = tmp_path / "per-lang" / "nya_Latn"
+    shutil.copytree(other, per_lang)
+    cfg = EvalConfig(base=str(tiny_bert), input=synthetic_corpus, out=tmp_path / "eval", langs=["nya_Latn"],
+                     systems=[SystemConfig("a", task_adapter=str(task_adapter)),
+                              SystemConfig("b", task_adapter=str(tmp_path / "per-lang" / "{lang}"))],
+                     max_records=40, bootstrap=20)  # fmt: skip
+    assert cfg.has_task
+    report = run_eval(cfg)
+    preds = {s: [json.loads(x)["pred"] for x in (tmp_path / "eval" / "predictions" / s / "nya_Latn.jsonl").open()]
+             for s in ("a", "b")}  # fmt: skip
+    assert preds["a"] != preds["b"] and report["systems"] == ["a", "b"]
+    meta = json.loads((tmp_path / "eval" / "predictions" / "manifest.json").read_text())
+    assert meta["task_adapters"] == {"a": str(task_adapter), "b": str(tmp_path / "per-lang" / "{lang}")}
+
+
+def test_a_system_without_a_task_adapter_among_systems_that_have_one(tmp_path, tiny_bert, synthetic_corpus):
+    from polytune.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="system 'b' has no task adapter"):
+        EvalConfig(base=str(tiny_bert), input=synthetic_corpus, out=tmp_path,
+                   systems=[SystemConfig("a", task_adapter="x"), SystemConfig("b")])  # fmt: skip

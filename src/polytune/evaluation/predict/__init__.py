@@ -76,6 +76,20 @@ def lang_adapter_path(system: SystemConfig, lang: str) -> Path | None:
     return path
 
 
+def task_adapter_path(cfg: EvalConfig, system: SystemConfig, lang: str) -> Path:
+    """The task adapter a system runs for `lang`: its own ('{lang}' replaced), else the evaluation's.
+
+    Raises:
+        ModelError: the folder does not exist.
+    """
+    own = system.task_adapter is not None
+    path = Path((system.task_adapter if own else cfg.task_adapter).replace("{lang}", lang))
+    if not path.is_dir():
+        whose = f"system {system.name!r}" if own else "evaluation"
+        raise ModelError(f"{whose}: task adapter folder {path} for {lang} not found; train it")
+    return path
+
+
 @torch.no_grad()
 def classify(model: Any, tokenizer: Any, texts: list[str], labels: list[str], batch_size: int, max_length: int):
     """Label names predicted for `texts`, batch by batch, without gradients."""
@@ -107,13 +121,26 @@ def classify_average(base: str, task_adapter, lang_adapters: list[Path], texts: 
     return [labels[j] for j in total.argmax(-1).tolist()]
 
 
-def task_inputs(cfg: EvalConfig) -> dict[str, Any]:
-    """What the task adapter's manifest says about its inputs: task type, text field, label field, prompt.
+def task_inputs(cfg: EvalConfig, lang: str | None = None) -> dict[str, Any]:
+    """What the task adapter's manifest says about its inputs: task type, text field, label field, prompt; with
+    systems of their own task adapters, the first system's for `lang` (every system's must agree).
 
     Raises:
-        ModelError: the task adapter is missing, corrupt or made for another base.
+        ModelError: a task adapter is missing, corrupt or made for another base, or two disagree on the inputs.
     """
-    meta = read_adapter_manifest(cfg.task_adapter, cfg.base, "task")
+    if cfg.task_adapter is not None and all(s.task_adapter is None for s in cfg.systems):
+        return _inputs(read_adapter_manifest(cfg.task_adapter, cfg.base, "task"))
+    found = {s.name: _inputs(read_adapter_manifest(task_adapter_path(cfg, s, lang or ""), cfg.base, "task"))
+             for s in cfg.systems}  # fmt: skip
+    first = next(iter(found.values()))
+    other = next((name for name, info in found.items() if info != first), None)
+    if other is not None:
+        raise ModelError(f"system {other!r}: its task adapter reads other inputs ({found[other]}) than the first "
+                         f"system's ({first}); compare systems of one task")
+    return first
+
+
+def _inputs(meta: dict[str, Any]) -> dict[str, Any]:
     return {
         "task": meta.get("task", "sequence_classification"),  # adapters made before task types
         "text_field": meta.get("text_field", "text"),
@@ -161,17 +188,20 @@ def _gold(record: dict[str, Any], task: str, label: str, text: str) -> Any:
     return [str(tag) for tag in value]
 
 
-def _predict_lang(cfg: EvalConfig, info: dict[str, Any], lang_adapter: Path | None, records: list[dict]) -> list:
-    """Predictions of base + language adapter + task adapter for one language's records, on the GPU if present."""
+def _predict_lang(cfg: EvalConfig, info: dict[str, Any], adapters: tuple[Path | None, Path],
+                  records: list[dict]) -> list:  # fmt: skip
+    """Predictions of base + language adapter + task adapter (`adapters`) for one language's records, on the GPU if
+    present."""
     from polytune.evaluation.predict.tasks import predict_records
     from polytune.models import load_task_model
 
+    lang_adapter, task_adapter = adapters
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if info["task"] == "sequence_classification":
-        model, tokenizer, labels = load_classifier(cfg.base, cfg.task_adapter, lang_adapter)
+        model, tokenizer, labels = load_classifier(cfg.base, task_adapter, lang_adapter)
         texts = [str(r[info["text_field"]]) for r in records]
         return classify(model.to(device), tokenizer, texts, labels, cfg.batch_size, cfg.max_length)
-    model, tokenizer, labels, meta = load_task_model(cfg.base, cfg.task_adapter, lang_adapter)
+    model, tokenizer, labels, meta = load_task_model(cfg.base, task_adapter, lang_adapter)
     if info["task"] == "regression":
         from polytune.evaluation.predict.regression import regress
 
@@ -197,7 +227,7 @@ def predict(cfg: EvalConfig) -> Path:
     plan = suite_plan(cfg)  # per-language split, label_field and max_records from cfg.suite, if any
     configs = suite_configs(cfg, plan)
     langs = list(configs) or _langs(cfg)
-    info = task_inputs(cfg)
+    info = task_inputs(cfg, langs[0])
     fields = {lang: _fields(configs.get(lang, cfg), info, "label_field" in plan.get(lang, {}).get("stated", ()))
               for lang in langs}  # fmt: skip
     # Fail on bad input before loading any model.
@@ -205,11 +235,13 @@ def predict(cfg: EvalConfig) -> Path:
     gold = {lang: [_gold(r, info["task"], fields[lang][0], info["text_field"]) for r in records]
             for lang, records in data.items()}  # fmt: skip
     counts: dict[str, dict[str, int]] = {}
+    # Every adapter folder exists before the first model loads.
+    adapters = {s.name: {lang: (lang_adapter_path(s, lang), task_adapter_path(cfg, s, lang)) for lang in langs}
+                for s in cfg.systems}  # fmt: skip
     for system in cfg.systems:
-        paths = {lang: lang_adapter_path(system, lang) for lang in langs}
         for lang in langs:
             records = data[lang]
-            preds = _predict_lang(cfg, info, paths[lang], records)
+            preds = _predict_lang(cfg, info, adapters[system.name][lang], records)
             rows = (
                 {"id": r["id"], "lang": lang, "label": g, "pred": p}
                 for r, g, p in zip(records, gold[lang], preds, strict=True)
@@ -224,6 +256,7 @@ def predict(cfg: EvalConfig) -> Path:
             inputs=[Path(cfg.input) / lang for lang in langs],
             counts=counts,
             systems={s.name: s.lang_adapter for s in cfg.systems},
+            task_adapters={s.name: s.task_adapter or cfg.task_adapter for s in cfg.systems},
             task=info["task"],
         ),
     )

@@ -291,6 +291,8 @@ def source_ceiling(cfg: Any) -> dict[str, Any] | None:
     source = getattr(cfg, "source_lang", None)
     if not source or cfg.suite or not cfg.langs or source in cfg.langs or not (Path(cfg.input) / source).is_dir():
         return None
+    if cfg.task_adapter is None:  # systems with task adapters of their own: no one task to read a ceiling off
+        return None
     from polytune.config import SystemConfig
     from polytune.evaluation.predict import predict
 
@@ -336,7 +338,7 @@ def run_eval(cfg: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         run_probes(cfg)
     else:  # probes of an earlier run must not show up in this report
         shutil.rmtree(Path(cfg.out) / PROBES, ignore_errors=True)
-    if cfg.task_adapter is None:
+    if not cfg.has_task:
         settings = {"n_resamples": cfg.bootstrap, "seed": cfg.seed, "confidence": 0.95, "significance": "bootstrap"}
         report = probe_report(cfg, settings, extra)
         _write(Path(cfg.out), report, manifest("eval", cfg, inputs=[Path(cfg.out) / PROBES], counts=_counts(report)))

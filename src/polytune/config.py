@@ -679,6 +679,8 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     head_warmup_steps: int = _help("MLM bases without a head: fit the head alone this many steps first, then "
                                    "keep it frozen while the adapter trains (0: train head and adapter together)",
                                    default=0)
+    replay: float = _help("share of the training examples drawn from source_lang's own train text (mlm, clm, "
+                          "denoise), against forgetting it; 0: none", default=0.0)
 
     def __post_init__(self) -> None:
         if not self.base or not self.lang:
@@ -693,6 +695,8 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
         _positive(self.embedding_steps, "embedding_steps", allow_zero=True)
         _positive(self.mean_span_length, "mean_span_length")
         _positive(self.head_warmup_steps, "head_warmup_steps", allow_zero=True)
+        if not isinstance(self.replay, (int, float)) or isinstance(self.replay, bool) or not 0 <= self.replay < 1:
+            raise ConfigError(f"replay must be a share in [0, 1), got {self.replay!r}")
         self.base = check_resource(self.base)  # a zoo: or pkg: spec is resolved when the step runs
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)

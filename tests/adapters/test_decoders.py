@@ -98,3 +98,22 @@ def test_an_architecture_without_a_default_asks_for_target_modules():
     with pytest.raises(ModelError, match="no default target_modules for a made_up base; set target_modules"):
         target_modules(cfg, model)
     assert target_modules(LanguageAdapterConfig(base="x", lang="nya", target_modules=["a"]), model) == ["a"]
+
+
+def test_replay_mixes_source_text_into_the_language_adapter(decoders, tmp_path, synthetic_corpus):
+    """replay 0.25: one source-language record for every three of the target's, counted in the manifest."""
+    summary = train_language_adapter(_cfg(decoders["gpt2"], synthetic_corpus, tmp_path / "la", replay=0.25,
+                                          target_modules=["c_attn"], max_steps=1, lang="nya_Latn"))  # fmt: skip
+    counts = json.loads((tmp_path / "la" / "manifest.json").read_text())["counts"]
+    target = counts["train_records"] - counts["replay_records"]
+    assert summary["train_records"] == counts["train_records"] and counts["replay_records"] == round(target / 3)
+
+
+@pytest.mark.parametrize(("kw", "message"), [({"replay": 1.0}, "replay must be a share in"),
+                                             ({"replay": 0.2, "objective": "align"}, "set replay to 0")])
+def test_bad_replay(decoders, tiny_bert, tmp_path, synthetic_corpus, kw, message):
+    from polytune.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        train_language_adapter(LanguageAdapterConfig(base=str(tiny_bert), input=synthetic_corpus, lang="nya",
+                                                     out=tmp_path / "x", **kw))  # fmt: skip

@@ -125,11 +125,12 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
         parent = lineage.read_parent(cfg.from_adapter, "language", cfg.base)
     train, dev, counts = objective.examples()
     if parent is not None:  # refuse a leak before the model loads
-        lineage.check_leak(parent, cfg.from_adapter, train)
+        lineage.check_leak(parent, cfg.from_adapter, [r for r in train if not r.get("replay")])
     tokenizer = _tokenizer(cfg)
     model = objective.load_model(cfg.base)
     extension = read_extension(lineage.extension_source(cfg))
-    new_ids = init_new_rows(model, extension, tokenizer, cfg, train) if extension else []
+    target = [r for r in train if not r.get("replay")]  # new rows start from the target language's text only
+    new_ids = init_new_rows(model, extension, tokenizer, cfg, target) if extension else []
     objective.prepare(model, tokenizer, train, dev)
     peft_model = _adapter(cfg, objective, model, tokenizer, train, new_ids)
     batches = objective.dev_batches(tokenizer, peft_model, dev)

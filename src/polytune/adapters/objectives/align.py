@@ -30,7 +30,7 @@ from polytune.adapters.objectives.base import Objective
 from polytune.adapters.objectives.lm import MaskedLMLoss, mask_rows
 from polytune.adapters.parallel import load_pairs
 from polytune.adapters.saving import process_state
-from polytune.errors import ModelError
+from polytune.errors import ConfigError, ModelError
 from polytune.models import lm_objective, load_mlm, load_tokenizer
 from polytune.models.devices import device_of
 
@@ -196,6 +196,9 @@ class Align(Objective):
         if lm_objective(cfg.base) != "mlm":
             raise ModelError(f"objective align needs an encoder base (a masked-LM model class); {cfg.base} is not "
                              "one")
+        if cfg.replay and weights.get("align"):
+            raise ConfigError("replay mixes source-language text into an LM objective; align already reads the source "
+                              "side of every pair: set replay to 0")
         self.weights = {name: w for name, w in weights.items() if w}
         self.name = "+".join(self.weights)
         self.mlm_head = "mlm" in self.weights

@@ -48,11 +48,17 @@ class Objective:
         raise NotImplementedError
 
     def examples(self) -> tuple[list[dict], list[dict], dict[str, int]]:
-        """(train, dev, counts): records with `text` (and `id`); the target language's own records by default."""
+        """(train, dev, counts): records with `text` (and `id`); the target language's own records by default, and
+        with `replay` a share of source-language train records (marked `replay`) against forgetting."""
         cfg = self.cfg
         train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records)
         dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records)
-        return train, dev, {"train_records": len(train), "dev_records": len(dev)}
+        counts = {"train_records": len(train), "dev_records": len(dev)}
+        if cfg.replay:
+            wanted = round(len(train) * cfg.replay / (1 - cfg.replay))
+            replay = [{**r, "replay": True} for r in load_split(cfg.input, cfg.source_lang, "train", wanted)]
+            train, counts["replay_records"] = train + replay, len(replay)
+        return train, dev, counts
 
     def prepare(self, model: Any, tokenizer: Any, train: list[dict], dev: list[dict]) -> None:
         """Work on the bare base before an adapter attaches (alignment reads its teacher vectors here)."""

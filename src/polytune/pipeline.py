@@ -22,6 +22,7 @@ from polytune.io import read_json
 from polytune.langcodes import normalize
 from polytune.models import allowing_pickle
 from polytune.resources import resolve_resource
+from polytune.translation_plan import TranslationSettings, eval_configs, pairs_config, read_settings, task_configs, variants
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,12 @@ SECTIONS: dict[str, type] = {
     "evaluation": C.EvalConfig,
 }
 # `tune` holds the search space of `polytune tune` (polytune/tune/space.py); `polytune run` ignores it.
-GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs", "allow_pickle", "report_to", "tune")
+GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs", "allow_pickle", "report_to", "translation",
+           "tune")
 # Derived keys a section may still set itself (the top-level value is the default).
 OVERRIDABLE = {"seed", "langs", "source_lang", "report_to", "tracking_dir"}
-STAGE_NAMES = (
-    "sources", "lid", "filter", "augment", "class_weights", "balance", "tokenizer", "analyze", "adapters", "evaluation"
-)
+STAGE_NAMES = ("sources", "lid", "filter", "augment", "class_weights", "balance", "tokenizer", "analyze", "pairs",
+               "adapters", "evaluation")
 
 
 @dataclass
@@ -161,16 +162,57 @@ def plan(raw: dict[str, Any]) -> list[Step]:
                                        "input": w / "corpus", "out": w / "analysis", "langs": s.langs}),
              w / "analysis" / "manifest.json"),
     ]
+    translation = read_settings(raw)
+    if translation is not None:  # the task is translation (translation_plan.py)
+        return steps + _translation_steps(raw, s, train_corpus, translation)
     steps += _adapter_steps(raw, s, train_corpus)
     steps.append(Step("evaluation", "evaluation", "polytune.evaluation.report:run_eval", _eval_config(raw, s),
                       w / "report" / "manifest.json"))
     return steps
 
 
-def _adapter_steps(raw: dict[str, Any], s: RunSettings, corpus: Path) -> list[Step]:
-    """A language adapter per target language on the base vocabulary and on the extended one, then the task adapter."""
+def _translation_steps(raw: dict[str, Any], s: RunSettings, corpus: Path, settings: TranslationSettings) -> list:
+    """Language adapters of the variants the systems stack, the pairs, a task adapter per direction, target and
+    system, the probe evaluation and one evaluation per direction."""
+    w = s.workdir
+    steps = _language_steps(raw, s, corpus, variants(settings))
+    pairs = pairs_config(settings, w, s.target_langs, s.source_lang)
+    steps.append(Step("pairs", "pairs", "polytune.corpus.translation:write_pairs", pairs, pairs.out / "manifest.json"))
+    derived = {"base": s.base, "seed": s.seed, "report_to": s.report_to}
+    for name, cfg in task_configs(settings, w, s.target_langs, derived, lambda d: _section(raw, "task_adapter", d)):
+        steps.append(Step("adapters", name, "polytune.adapters:train_task_adapter", cfg, cfg.out / "manifest.json"))
+    derived = {"base": s.base, "seed": s.seed, "source_lang": s.source_lang}
+    for name, cfg in eval_configs(settings, w, s.target_langs, derived, lambda d: _section(raw, "evaluation", d)):
+        steps.append(Step("evaluation", name, "polytune.evaluation.report:run_eval", cfg, cfg.out / "manifest.json"))
+    return steps
+
+
+def _filter_derived(raw: dict[str, Any], s: RunSettings) -> tuple[dict[str, Any], bool]:
+    """What `polytune run` sets in the filter section, and whether the filter reads the LID model the run trains.
+
+    The run trains a fastText model on the corpus itself (`lid` step) and filters with it, unless the section names
+    another backend or a model; a `second_backend: fasttext` without `second_model` gets the run's model too.
+    """
+    section = raw.get("filter") or {}
+    own = str(s.workdir / "lid" / "model.bin")
+    derived: dict[str, Any] = {"inputs": [str(s.workdir / "raw")], "out": s.workdir / "corpus", "langs": s.langs,
+                               "seed": s.seed}  # fmt: skip
+    if "backend" not in section:
+        derived["backend"] = "fasttext"
+    own_lid = False
+    if section.get("backend", "fasttext") == "fasttext" and not section.get("model"):
+        derived["model"], own_lid = own, True
+    if section.get("second_backend") == "fasttext" and not section.get("second_model"):
+        derived["second_model"], own_lid = own, True
+    return derived, own_lid
+
+
+def _language_steps(raw: dict[str, Any], s: RunSettings, corpus: Path, variants: list[str]) -> list[Step]:
+    """A language adapter per target language and variant: `lang` on the base vocabulary, `lang-ext` on the
+    extended one."""
     w, steps = s.workdir, []
-    for variant, tokenizer in (("lang", None), ("lang-ext", str(w / "tokenizer"))):
+    for variant in variants:
+        tokenizer = str(w / "tokenizer") if variant == "lang-ext" else None
         for lang in s.target_langs:
             out = w / "adapters" / variant / lang
             cfg = _section(raw, "language_adapter", {"base": s.base, "input": corpus, "lang": lang,
@@ -179,6 +221,12 @@ def _adapter_steps(raw: dict[str, Any], s: RunSettings, corpus: Path) -> list[St
                                                      "tracking_dir": w / "tracking" / variant})
             steps.append(Step("adapters", f"{variant}/{lang}", "polytune.adapters:train_language_adapter",
                               cfg, out / "manifest.json"))
+    return steps
+
+
+def _adapter_steps(raw: dict[str, Any], s: RunSettings, corpus: Path) -> list[Step]:
+    """A language adapter per target language on the base vocabulary and on the extended one, then the task adapter."""
+    w, steps = s.workdir, _language_steps(raw, s, corpus, ["lang", "lang-ext"])
     task_out = w / "adapters" / "task"
     derived = {"base": s.base, "input": corpus, "lang": s.source_lang, "out": task_out, "seed": s.seed,
                "report_to": s.report_to, "tracking_dir": w / "tracking"}
@@ -247,4 +295,10 @@ def run_pipeline(config_path: str | Path, only: list[str] | None = None, force: 
             status[step.name] = "ran"
             upstream_ran = True
     workdir = steps[0].config.out.parent
+    translation = read_settings(raw)
+    if translation is not None and all((workdir / "report" / d / "report.json").is_file()
+                                       for d in ["probes", *translation.directions]):  # fmt: skip
+        from polytune.evaluation.report.translation import write_translation_summary
+
+        write_translation_summary(workdir / "report", translation.directions, load_settings(raw).source_lang)
     return {"workdir": str(workdir), "steps": status, "report": str(workdir / "report" / "report.md")}

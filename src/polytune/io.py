@@ -120,6 +120,20 @@ def _with_text(row: Any, text_field: str, file: Path, n: int) -> dict[str, Any]:
     return row
 
 
+def check_out_folder(path: str | Path, flag: str = "--out") -> None:
+    """Refuse, before any work, an output folder path that is a file or runs through one.
+
+    Raises:
+        InputError: `path` or one of its parents is an existing file.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag} {path} is a file; give a folder path (a new one, or an output folder to replace)")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"{flag} {path} runs through the file {parent}; give a folder path")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path beside `path`; on success it is renamed onto `path`, on error removed.

@@ -22,7 +22,15 @@ from polytune.io import read_json
 from polytune.langcodes import normalize
 from polytune.models import allowing_pickle
 from polytune.resources import resolve_resource
-from polytune.translation_plan import TranslationSettings, eval_configs, pairs_config, read_settings, task_configs, variants
+from polytune.run_checks import check_corpus, check_sources
+from polytune.translation_plan import (
+    TranslationSettings,
+    eval_configs,
+    pairs_config,
+    read_settings,
+    task_configs,
+    variants,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,7 @@ GLOBALS = ("workdir", "seed", "base", "source_lang", "target_langs", "allow_pick
            "tune")
 # Derived keys a section may still set itself (the top-level value is the default).
 OVERRIDABLE = {"seed", "langs", "source_lang", "report_to", "tracking_dir"}
+CORPUS_STAGES = ("sources", "lid", "filter")  # the corpus check runs before the first step after these
 STAGE_NAMES = ("sources", "lid", "filter", "augment", "class_weights", "balance", "tokenizer", "analyze", "pairs",
                "adapters", "evaluation")
 
@@ -128,17 +137,16 @@ def plan(raw: dict[str, Any]) -> list[Step]:
     # Training reads the augmented corpus when there is one; evaluation and analysis always read the filtered one
     # (augmentation copies dev/test records unchanged and never adds to them).
     train_corpus = w / "corpus-aug" if "augment" in raw else w / "corpus"
-    steps = [
-        Step("sources", "sources", "polytune.corpus.sources:write_sources",
-             _section(raw, "sources", {"out": w / "raw", "seed": seed}), w / "raw" / "manifest.json"),
-        Step("lid", "lid", "polytune.corpus.langid:train_lid",
-             _section(raw, "lid", {"input": w / "raw", "out": w / "lid" / "model.bin", "seed": seed}),
-             w / "lid" / "model.bin.manifest.json"),
-        Step("filter", "filter", "polytune.corpus.steps:run_filter",
-             _section(raw, "filter", {"inputs": [str(w / "raw")], "out": w / "corpus", "backend": "fasttext",
-                                      "model": str(w / "lid" / "model.bin"), "langs": s.langs}),
-             w / "corpus" / "manifest.json"),
-    ]
+    sources = _section(raw, "sources", {"out": w / "raw", "seed": seed})
+    check_sources({*sources.bible, *sources.files}, s.langs)  # before any work
+    filter_derived, own_lid = _filter_derived(raw, s)
+    steps = [Step("sources", "sources", "polytune.corpus.sources:write_sources", sources, w / "raw" / "manifest.json")]
+    if own_lid:
+        steps.append(Step("lid", "lid", "polytune.corpus.langid:train_lid",
+                          _section(raw, "lid", {"input": w / "raw", "out": w / "lid" / "model.bin", "seed": seed}),
+                          w / "lid" / "model.bin.manifest.json"))
+    steps.append(Step("filter", "filter", "polytune.corpus.steps:run_filter",
+                      _section(raw, "filter", filter_derived), w / "corpus" / "manifest.json"))
     if "augment" in raw:
         steps.append(Step("augment", "augment", "polytune.corpus.augment:run_augment",
                           _section(raw, "augment", {"input": w / "corpus", "out": train_corpus, "langs": s.langs,
@@ -280,12 +288,17 @@ def run_pipeline(config_path: str | Path, only: list[str] | None = None, force: 
     if not isinstance(allow_pickle, bool):
         raise ConfigError(f"allow_pickle must be true or false, got {allow_pickle!r}")
     steps = plan(raw)
+    settings = load_settings(raw)
     status: dict[str, str] = {}
     upstream_ran = False  # a step that reran may have changed what every later step reads
+    corpus, checked = settings.workdir / "corpus", False
     with allowing_pickle(allow_pickle):
         for step in steps:
             if only and step.stage not in only:
                 continue
+            if step.stage not in CORPUS_STAGES and not checked and (corpus / "stats.json").is_file():
+                check_corpus(corpus, settings.langs, str(config_path))  # stop before training, not in it
+                checked = True
             if not force and not upstream_ran and step.done():
                 log.info("%s: up to date, skipped", step.name)
                 status[step.name] = "skipped"
@@ -296,9 +309,11 @@ def run_pipeline(config_path: str | Path, only: list[str] | None = None, force: 
             upstream_ran = True
     workdir = steps[0].config.out.parent
     translation = read_settings(raw)
-    if translation is not None and all((workdir / "report" / d / "report.json").is_file()
-                                       for d in ["probes", *translation.directions]):  # fmt: skip
+    if translation is not None:
         from polytune.evaluation.report.translation import write_translation_summary
 
-        write_translation_summary(workdir / "report", translation.directions, load_settings(raw).source_lang)
+        s = load_settings(raw)
+        parts = [f"probes/{lang}" for lang in s.target_langs] + translation.directions
+        if all((workdir / "report" / part / "report.json").is_file() for part in parts):
+            write_translation_summary(workdir / "report", translation.directions, s.source_lang, s.target_langs)
     return {"workdir": str(workdir), "steps": status, "report": str(workdir / "report" / "report.md")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from polytune.errors import InputError
+from polytune.errors import InputError, languages_present
 from polytune.io import iter_records
 from polytune.langcodes import is_key
 from polytune.prompts import keep_end
@@ -50,7 +50,9 @@ def load_split(
         raise InputError(f"language {lang!r} is not an xxx_Scrp key; normalize it first")
     folder = Path(corpus) / lang
     if not folder.is_dir():
-        raise InputError(f"no {lang} records under {corpus}: expected the folder {folder} (run `polytune corpus`)")
+        present = languages_present(p.name for p in Path(corpus).glob("*") if p.is_dir() and is_key(p.name))
+        raise InputError(f"no {lang} records under {corpus}: expected the folder {folder}{present}; build the corpus "
+                         "with `polytune filter`")  # fmt: skip
     records = [r for r in iter_records(folder) if r.get("split") == split]
     if not records:
         raise InputError(f"no {split} records in {folder}: every record needs a 'split' field; check the corpus")

@@ -93,10 +93,15 @@ def _filter(args: argparse.Namespace) -> int:
         options["threshold"] = parse_threshold(args.threshold)
     if args.vote_weights is not None:
         options["vote_weights"] = parse_threshold(args.vote_weights)
-    stats = run_filter(FilterConfig(**options))
+    cfg = FilterConfig(**options)
+    stats = run_filter(cfg)
     print(reconciliation(stats))
     for lang, n in stats["per_lang"].items():
         print(f"  {lang}\t{n} kept\tthreshold {stats['thresholds'][lang]}")
+    if stats["split_given"]:
+        given = ", ".join(f"{lang} {n}" for lang, n in stats["split_given"].items())
+        print(f"records without a split got one from their text's hash (test {cfg.test_fraction}, dev "
+              f"{cfg.dev_fraction}): {given}")  # fmt: skip
     return 0
 
 

@@ -14,12 +14,15 @@ import sys
 import warnings
 
 from polytune import __version__
-from polytune.errors import PolytuneError
+from polytune.errors import PolytuneError, short_reason
+from polytune.logs import summaries_hidden
 from polytune.models import allowing_pickle
 
 # Imported lazily at start-up; a module registers its own subcommands (cli/<name>.py: register(subparsers)).
 SUBCOMMAND_MODULES = ("corpus", "pairs", "balance", "augment", "tokenizer", "adapt", "evaluate", "report", "models",
                       "run", "doctor", "tune", "explain")
+# Commands that print no stage summary themselves: the stages' summary log lines are theirs (polytune.logs).
+LOGS_SUMMARIES = ("run", "tune")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +46,7 @@ def _known_failure(exc: Exception) -> str | None:
     they get one line and exit code 2 instead of a traceback.
     """
     if type(exc).__module__.startswith("safetensors"):
-        return f"corrupt or truncated safetensors weights ({str(exc)[:160]}); rebuild or re-download the model"
+        return f"corrupt or truncated safetensors weights ({short_reason(exc)}); rebuild or re-download the model"
     if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror}{where}; check the path, its permissions and the free disk space"
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quiet:
         os.environ["TQDM_DISABLE"] = "1"
     try:
-        with allowing_pickle(args.allow_pickle):
+        with allowing_pickle(args.allow_pickle), summaries_hidden(args.command not in LOGS_SUMMARIES):
             return args.handler(args) or 0
     except PolytuneError as exc:
         if args.debug:

@@ -17,7 +17,8 @@ from typing import Any
 
 from polytune.config import BalanceConfig
 from polytune.corpus.sampling import plan, temperature_weights
-from polytune.errors import ConfigError, InputError, did_you_mean
+from polytune.corpus.splits import SPLITS
+from polytune.errors import ConfigError, InputError, languages_present
 from polytune.io import atomic_path, iter_records, manifest, write_json
 from polytune.langcodes import is_key, lookup, match
 
@@ -40,7 +41,7 @@ def _languages(cfg: BalanceConfig) -> list[str]:
     for lang in cfg.langs:  # by the matching rule: swh_Latn takes a swa_Latn shard; the shard keeps its name
         shard = match(lang, found)
         if shard is None:
-            raise InputError(f"language {lang} has no shard under {cfg.input}{did_you_mean(lang, found)}")
+            raise InputError(f"language {lang} has no shard under {cfg.input}{languages_present(found)}")
         shards.append(shard)
     return sorted(set(shards)) or found
 
@@ -75,13 +76,24 @@ def measure(cfg: BalanceConfig, langs: list[str]) -> tuple[dict[str, float], dic
     sizes, records = {}, {}
     for lang in langs:
         n = units = 0
-        for texts in _batches(r for r in iter_records(cfg.input / lang) if _in_split(r, cfg.split)):
+        unsplit = [0, 0]  # records without a valid split, all records
+
+        def counted(record: dict[str, Any], unsplit: list[int] = unsplit) -> dict[str, Any]:
+            unsplit[0] += record.get("split") not in SPLITS
+            unsplit[1] += 1
+            return record
+
+        for texts in _batches(r for r in map(counted, iter_records(cfg.input / lang)) if _in_split(r, cfg.split)):
             n += len(texts)
             if cfg.unit == "chars":
                 units += sum(len(t) for t in texts)
             elif count_tokens is not None:
                 units += count_tokens(texts)
         records[lang], sizes[lang] = n, (n if cfg.unit == "records" else units)
+        if unsplit[0] and cfg.split != "all":
+            log.warning("%s: %d of %d records have no split (train|dev|test) and are left out of split %s; run the "
+                        "files through `polytune filter` or `polytune sources`: each gives such a record a split",
+                        lang, unsplit[0], unsplit[1], cfg.split)  # fmt: skip
     return sizes, records
 
 

@@ -20,6 +20,7 @@ from polytune.corpus.quality import (
     LengthFilter,
     MinWordsFilter,
     NonLetterFilter,
+    RepeatedWordsFilter,
     RepetitionFilter,
     ScriptFilter,
     TextNormalizer,
@@ -111,7 +112,8 @@ class LanguageFilter(BaseFilter):
 
 
 def build_filters(cfg: FilterConfig) -> list[BaseFilter]:
-    """Stage one, in order: normalize (+ rules), length, non-letter, language, script, min words, repetition.
+    """Stage one, in order: normalize (+ rules), length, non-letter, repeated words, language, script, min words,
+    repetition (Gopher's repeated lines and n-grams).
 
     Cheap language-independent checks run before LID, so the model never sees what they drop.
 
@@ -125,6 +127,8 @@ def build_filters(cfg: FilterConfig) -> list[BaseFilter]:
     ]
     if cfg.max_non_letter is not None:
         steps.append(NonLetterFilter(cfg.max_non_letter))
+    if cfg.repetition:
+        steps.append(RepeatedWordsFilter())
     second = get_backend(cfg.second_backend, cfg.second_model) if cfg.second_backend else None
     if cfg.backend == "vote":
         from polytune.corpus.lid_vote import vote_backend

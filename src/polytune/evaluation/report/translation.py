@@ -1,12 +1,14 @@
 """The summary of a translation run (`polytune run` with `translation:`): one page that answers "did it help, where,
 by how much" from the run's reports, before their details.
 
-Per target language: bits per byte of the base and of each language-adapter system (Δ with its CI); per direction,
-chrF of every system (Δ vs the baseline with its CI and p-value), BLEU and chrF++ beside it; and the source
-language's bits per byte as the forgetting measure (relative change). Reads `<report>/probes/report.json` and
-`<report>/<direction>/report.json`; writes `<report>/report.md`, `report.json` and `report.html`. No torch here.
+Per target language: bits per byte of the base and of each language-adapter system (Δ with its CI) on the target's
+text, and on the source language's text through the same adapters (forgetting, also as a relative change); per
+direction, chrF of every system (Δ vs the baseline with its CI and p-value), BLEU and chrF++ beside it. Reads
+`<report>/probes/<lang>/report.json` and `<report>/<direction>/report.json`; writes `<report>/report.md`,
+`report.json` and `report.html`. No torch here.
 
-Example: write_translation_summary(Path("runs/demo-llm/report"), ["into_target", "into_source"], "eng_Latn")
+Example: write_translation_summary(Path("runs/demo-llm/report"), ["into_target", "into_source"], "eng_Latn",
+["nya_Latn"])
 """
 
 from __future__ import annotations
@@ -33,17 +35,18 @@ def _delta(entry: dict[str, Any], digits: int = 2) -> str:
     return f"{entry['delta']:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]{mark}"
 
 
-def bpb_rows(probes: dict[str, Any], source: str) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the bits-per-byte table: every language, the source language last (forgetting)."""
-    section, systems = probes["intrinsic"], probes["systems"]
-    header = ["language", *(f"{s} BPB" for s in systems), *(f"{s} Δ BPB" for s in systems[1:])]
-    langs = [lang for lang in section["results"] if lang != source] + [source]
+def bpb_rows(probes: dict[str, dict[str, Any]], source: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the bits-per-byte table: per target, its own text, then the source language's text read
+    through that target's adapters (forgetting)."""
+    systems = next(iter(probes.values()))["systems"]
+    header = ["text", *(f"{s} BPB" for s in systems), *(f"{s} Δ BPB" for s in systems[1:])]
     rows = []
-    for lang in langs:
-        result = section["results"][lang]
-        name = f"{lang} (source: forgetting)" if lang == source else lang
-        rows.append([name, *(_ci(result["scores"][s]["bpb"], 3) for s in systems),
-                     *(_delta(result["deltas"][s]["bpb"], 3) for s in systems[1:])])  # fmt: skip
+    for lang, report in probes.items():
+        for text in (lang, source):
+            result = report["intrinsic"]["results"][text]
+            name = text if text == lang else f"{source} through {lang}'s adapters (forgetting)"
+            rows.append([name, *(_ci(result["scores"][s]["bpb"], 3) for s in systems),
+                         *(_delta(result["deltas"][s]["bpb"], 3) for s in systems[1:])])  # fmt: skip
     return header, rows
 
 
@@ -58,24 +61,26 @@ def metric_rows(report: dict[str, Any], metric: str) -> tuple[list[str], list[li
     return header, rows
 
 
-def headline(probes: dict[str, Any], reports: dict[str, dict[str, Any]], source: str) -> list[str]:
-    """One line per target language: the best BPB system's Δ, and per direction the best chrF system's Δ."""
-    section, lines = probes["intrinsic"], []
-    for lang in (x for x in section["results"] if x != source):
-        deltas = section["results"][lang]["deltas"]
+def headline(probes: dict[str, dict[str, Any]], reports: dict[str, dict[str, Any]], source: str) -> list[str]:
+    """One line per target language: the best BPB system's Δ, per direction the best chrF system's Δ, and the
+    source language's BPB change through the target's adapters (forgetting, relative)."""
+    lines = []
+    for lang, probe in probes.items():
+        results, systems = probe["intrinsic"]["results"], probe["systems"]
+        deltas = results[lang]["deltas"]
         best = min(deltas, key=lambda s: deltas[s]["bpb"]["delta"]) if deltas else None
         parts = [f"bits per byte {best} {_delta(deltas[best]['bpb'], 3)}" if best else "bits per byte: base only"]
         for direction, report in reports.items():
             result = report["results"].get(lang)
-            if result is None or not result["deltas"]:
-                continue
-            top = max(result["deltas"], key=lambda s: result["deltas"][s]["chrf"]["delta"])
-            parts.append(f"{direction} chrF {top} {_delta(result['deltas'][top]['chrf'])}")
+            if result is not None and result["deltas"]:
+                top = max(result["deltas"], key=lambda s: result["deltas"][s]["chrf"]["delta"])
+                parts.append(f"{direction} chrF {top} {_delta(result['deltas'][top]['chrf'])}")
+        kept = results[source]["scores"]
+        forgetting = [f"{s} {100 * (kept[s]['bpb']['score'] / kept[systems[0]]['bpb']['score'] - 1):+.1f}%"
+                      for s in systems[1:]]  # fmt: skip
+        if forgetting:
+            parts.append(f"{source} bits per byte (forgetting) " + ", ".join(forgetting))
         lines.append(f"- **{lang}**: " + "; ".join(parts))
-    base = section["results"][source]["scores"]
-    forgetting = [f"{s} {100 * (base[s]['bpb']['score'] / base[probes['systems'][0]]['bpb']['score'] - 1):+.1f}%"
-                  for s in probes["systems"][1:]]  # fmt: skip
-    lines.append(f"- **{source}** (forgetting, bits per byte relative to the base): " + ", ".join(forgetting))
     return lines
 
 
@@ -95,7 +100,7 @@ def summary_markdown(probes: dict[str, Any], reports: dict[str, dict[str, Any]],
             if metric in report["metrics"]:
                 out += [f"### {title}", "", *_table(*metric_rows(report, metric)), ""]
         out += [f"Details: [{direction}/report.md]({direction}/report.md)", ""]
-    out += ["Details of the probe: [probes/report.md](probes/report.md)", ""]
+    out += ["Details of the probes: " + ", ".join(f"[{lang}](probes/{lang}/report.md)" for lang in probes), ""]
     return "\n".join(out)
 
 
@@ -124,7 +129,7 @@ def _html(markdown: str) -> str:
     return f"<!doctype html><meta charset='utf-8'><title>Translation run</title><style>{style}</style>" + "".join(body)
 
 
-def write_translation_summary(folder: Path, directions: list[str], source: str) -> Path:
+def write_translation_summary(folder: Path, directions: list[str], source: str, targets: list[str]) -> Path:
     """Write report.md / report.json / report.html of a translation run into `folder` (the run's report folder).
 
     Returns:
@@ -134,7 +139,7 @@ def write_translation_summary(folder: Path, directions: list[str], source: str) 
         InputError: a report of the run is missing (its evaluation step did not run).
     """
     folder = Path(folder)
-    probes = read_json(folder / "probes" / "report.json", "probe report")
+    probes = {lang: read_json(folder / "probes" / lang / "report.json", f"{lang} probe report") for lang in targets}
     reports = {d: read_json(folder / d / "report.json", f"{d} report") for d in directions}
     markdown = summary_markdown(probes, reports, source)
     (folder / "report.md").write_text(markdown, encoding="utf-8")

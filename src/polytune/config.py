@@ -192,6 +192,11 @@ class FilterConfig:
     )
     vote_weights: dict[str, float] = _help("backend vote: voter spec -> weight (default 1)", default_factory=dict)
     langs: list[str] = _help("languages to keep (empty: every language)", default_factory=list)
+    closed_set: bool = _help(
+        "LID chooses among `langs` only, scores renormalized over them: for text known to be in those languages "
+        "(your own files), where a general-purpose backend reads a short verse as a relative (French as ron_Latn); "
+        "a line in a language outside `langs` then counts as the closest of them", default=False,
+    )  # fmt: skip
     threshold: Any = _help(
         "minimum top-1 LID score: a number, a map {lang: number, '*': default}, or 'auto' (per language "
         "max(0.3, min(0.9, median - std)) of all its top-1 scores, the FineWeb-2 rule)", default=0.5
@@ -236,6 +241,10 @@ class FilterConfig:
             if backend == "fasttext" and not model:
                 raise ConfigError(f"{name} fasttext needs model: the path of a .bin/.ftz fastText LID model")
         _choice(self.ensemble, "ensemble", ("agree", "fallback"))
+        if not isinstance(self.closed_set, bool):
+            raise ConfigError(f"closed_set must be true or false, got {self.closed_set!r}")
+        if self.closed_set and len(self.langs) < 2:
+            raise ConfigError(f"closed_set needs 2 or more langs to choose among, got {self.langs or 'none'}")
         self.voters = [str(v) for v in ([self.voters] if isinstance(self.voters, str) else self.voters or [])]
         if self.backend == VOTE:
             for spec in self.voters:

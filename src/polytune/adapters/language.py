@@ -31,6 +31,7 @@ from polytune.adapters.objectives.base import Objective
 from polytune.adapters.objectives.lm import MaskedLM
 from polytune.config import LanguageAdapterConfig
 from polytune.io import manifest
+from polytune.logs import SUMMARY
 from polytune.models import config_hash, load_tokenizer, tokenizer_hash
 
 log = logging.getLogger(__name__)
@@ -191,5 +192,5 @@ def _save(cfg: LanguageAdapterConfig, objective: Objective, peft_model: Any, tok
         **({"lineage": lineage.lineage(parent, cfg.from_adapter, cfg, train, cfg.input)} if parent else {}),
     )  # fmt: skip
     lineage.save_continuable(cfg, peft_model, tokenizer, meta, with_head=objective.mlm_head)
-    log.info("saved %s language adapter to %s", objective.name, cfg.out)
+    log.info("saved %s language adapter to %s", objective.name, cfg.out, extra=SUMMARY)
 

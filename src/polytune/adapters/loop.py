@@ -36,6 +36,7 @@ from polytune.adapters import checkpoints, tracking
 from polytune.adapters.losses import Loss, ObjectiveModule
 from polytune.config import AdapterTrainingConfig
 from polytune.errors import ConfigError
+from polytune.logs import SUMMARY
 
 log = logging.getLogger(__name__)
 
@@ -274,5 +275,5 @@ def fit(
                     break
     finally:
         run.finish()
-    log.info("trained %d steps: loss %.4f -> %.4f", run.step, run.losses[0], run.losses[-1])
+    log.info("trained %d steps: loss %.4f -> %.4f", run.step, run.losses[0], run.losses[-1], extra=SUMMARY)
     return run.losses

@@ -48,6 +48,8 @@ class LanguageFilter(BaseFilter):
     code), `lid_unknown` (the model's label is not a language), `lid_disagreement` (an `agree` ensemble whose
     backends differ), `lang_mismatch` (declared lang differs from LID), `lang_not_wanted` (outside `langs`).
     The score threshold is applied per language later.
+
+    `closed_set`: the backends choose among `langs` only, their scores renormalized over them (see `closed_topk`).
     """
 
     name = "language"
@@ -60,9 +62,10 @@ class LanguageFilter(BaseFilter):
         mixed_margin: float = 0.2,
         second: LidBackend | None = None,
         ensemble: str = "fallback",
+        closed_set: bool = False,
     ) -> None:
         self.backend, self.langs, self.topk, self.mixed_margin = backend, list(langs), topk, mixed_margin
-        self.second, self.ensemble = second, ensemble
+        self.second, self.ensemble, self.closed_set = second, ensemble, closed_set
         # The mixed flag needs the runner-up only when p1 - p2 <= margin, i.e. (two-way scores) p1 <= (1 + m) / 2.
         for step in (backend, second):
             if step is not None and step.runner_ups_below < 1.0:
@@ -71,16 +74,23 @@ class LanguageFilter(BaseFilter):
     def filter_batch(self, records: list[dict[str, Any]]) -> list[Verdict]:
         texts = [r["text"] for r in records]
         k = max(2, self.topk)  # the 2nd-best score is needed for the mixed-language flag
-        first = self.backend.predict_topk(texts, k, decimals=SCORE_DECIMALS)  # rounded once per batch, in C
+        first = self._predict(self.backend, texts, k)
         if self.second is None:
             return [self._judge(r, top, "") for r, top in zip(records, first, strict=True)]
-        second = self.second.predict_topk(texts, k, decimals=SCORE_DECIMALS)
+        second = self._predict(self.second, texts, k)
         names = (self.backend.name, self.second.name)
         verdicts = []
         for record, a, b in zip(records, first, second, strict=True):
             top, refusal = combine(a, b, self.ensemble, self.backend.knows, names)
             verdicts.append(self._judge(record, top, refusal))
         return verdicts
+
+    def _predict(self, backend: LidBackend, texts: list[str], k: int) -> list[list[Prediction]]:
+        if not self.closed_set:
+            return backend.predict_topk(texts, k, decimals=SCORE_DECIMALS)  # rounded once per batch, in C
+        every = backend.predict_topk(texts, max(k, len(backend.languages)))
+        wanted = {key: match(key, self.langs) for key in backend.languages}  # once per batch, not per label and text
+        return [closed_topk(row, wanted, k) for row in every]
 
     def _judge(self, record: dict[str, Any], top: list[Prediction], refusal: str) -> Verdict:
         lang, score = top[0] if top else (None, 0.0)
@@ -111,6 +121,26 @@ class LanguageFilter(BaseFilter):
         return True
 
 
+def closed_topk(row: list[Prediction], wanted: dict[str | None, str | None], k: int) -> list[Prediction]:
+    """The k best wanted languages in a backend's full ranking, probabilities renormalized over them; `wanted` maps a
+    backend key to the wanted key it counts for (None: not wanted). Keys counting for one wanted key add up; [] when
+    no wanted language has any probability.
+
+    Example: closed_topk([("ron_Latn", .999), ("fra_Latn", .0008), ("eng_Latn", .0002)], {"fra_Latn": "fra_Latn",
+    "eng_Latn": "eng_Latn"}, 2) -> [("fra_Latn", 0.8), ("eng_Latn", 0.2)]
+    """
+    mass: dict[str, float] = {}
+    for key, p in row:
+        lang = wanted.get(key)
+        if lang is not None:
+            mass[lang] = mass.get(lang, 0.0) + p
+    total = sum(mass.values())
+    if total <= 0:
+        return []
+    best = sorted(mass.items(), key=lambda item: (-item[1], item[0]))[:k]
+    return [(key, round(p / total, SCORE_DECIMALS)) for key, p in best]
+
+
 def build_filters(cfg: FilterConfig) -> list[BaseFilter]:
     """Stage one, in order: normalize (+ rules), length, non-letter, repeated words, language, script, min words,
     repetition (Gopher's repeated lines and n-grams).
@@ -136,7 +166,7 @@ def build_filters(cfg: FilterConfig) -> list[BaseFilter]:
         backend = vote_backend(cfg.voters, cfg.vote_weights)
     else:
         backend = get_backend(cfg.backend, cfg.model)
-    steps.append(LanguageFilter(backend, cfg.langs, cfg.topk, cfg.mixed_margin, second, cfg.ensemble))
+    steps.append(LanguageFilter(backend, cfg.langs, cfg.topk, cfg.mixed_margin, second, cfg.ensemble, cfg.closed_set))
     if cfg.script_check:
         steps.append(ScriptFilter())
     if cfg.min_words:

@@ -22,6 +22,7 @@ from polytune.adapters.tasks.base import TaskRun
 from polytune.config import TaskAdapterConfig
 from polytune.errors import ConfigError
 from polytune.io import manifest
+from polytune.logs import SUMMARY
 from polytune.models import (
     config_hash,
     tokenizer_hash,
@@ -83,7 +84,8 @@ def train_task_adapter(cfg: TaskAdapterConfig, callbacks: list[Any] | None = Non
                  callbacks=([stopper] if stopper else []) + list(callbacks or []))
     stopping = _restore_best(stopper, len(losses))
     after = run.dev_metrics() if run.dev_metrics is not None else {}
-    log.info("task adapter (%s): dev %s", cfg.task, ", ".join(f"{k} {v:.4f}" for k, v in {**before, **after}.items()))
+    log.info("task adapter (%s): dev %s", cfg.task, ", ".join(f"{k} {v:.4f}" for k, v in {**before, **after}.items()),
+             extra=SUMMARY)  # fmt: skip
 
     summary = {
         "out": str(cfg.out),
@@ -123,7 +125,7 @@ def train_task_adapter(cfg: TaskAdapterConfig, callbacks: list[Any] | None = Non
         **run.meta,
     )
     save_adapter(cfg.out, run.model, None, run.files, meta)
-    log.info("saved task adapter to %s", cfg.out)
+    log.info("saved task adapter to %s", cfg.out, extra=SUMMARY)
     return summary
 
 

@@ -41,6 +41,10 @@ def test_extend_then_analyze(run, tmp_path, tiny_bert, synthetic_corpus):
     lines = stdout.splitlines()
     assert lines[:4] == ["### Tokens per word / UNK rate", "", "| language | base | ext |", "| --- | --- | --- |"]
     assert [line.split(" |")[0] for line in lines[4:6]] == ["| eng_Latn", "| nya_Latn"]
+    check = json.loads((tmp_path / "rep" / "fertility.json").read_text())["extension"]["ext"]
+    assert (check["base"], check["added"], check["unreachable"]) == ("base", 40, 0)
+    assert set(check["retokenized"]) == {"eng_Latn", "nya_Latn"} and check["retokenized"]["nya_Latn"] > 0
+    assert "- unreachable pieces: 0 of 40 added" in lines
 
 
 def test_jargon_then_extend_with_it(run, tmp_path, tiny_bert):

@@ -101,3 +101,17 @@ def test_jargon_terms_become_one_token_where_they_appear(extended):
 )
 def test_bpe_merge_table(symbols, merges, expected):
     assert BPEFamily.merge(symbols, merges) == expected
+
+
+def test_every_added_piece_is_reachable_and_english_test_records_keep_their_tokens(extended, synthetic_corpus):
+    """What the analysis reports (tokenizer/reach.py): no added piece that its own text fails to produce, and the
+    held-out English records tokenized as the base tokenizes them."""
+    from polytune.tokenizer.reach import retokenized, surface, unreachable
+
+    family, _, base, new, extension = extended
+    checked = [e for e in extension["added"] if surface(e) is not None]
+    assert len(checked) > 20 and unreachable(extension, new) == [], family
+    assert retokenized(base, new, _texts(synthetic_corpus, "eng_Latn")) <= 0.01
+    assert retokenized(base, new, _texts(synthetic_corpus, "nya_Latn")) > 0.5  # the extension is used at all
+    wrong = {"added": [{**checked[0], "id": checked[1]["id"]}]}
+    assert unreachable(wrong, new) == [checked[0]["token"]]  # a piece whose id its text never yields

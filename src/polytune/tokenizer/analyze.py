@@ -17,8 +17,9 @@ from typing import Any
 
 from polytune.config import TokenizerAnalyzeConfig
 from polytune.errors import InputError, ModelError
-from polytune.io import atomic_path, manifest, write_json
+from polytune.io import atomic_path, manifest, read_json, write_json
 from polytune.resources import resolve_resource
+from polytune.tokenizer.reach import retokenized, unreachable
 from polytune.tokenizer.report import describe, jargon_stats, markdown_report, normalization_stats, parity
 from polytune.tokenizer.train import select_records
 
@@ -173,12 +174,32 @@ def _measure_lang(tokenizers: dict[str, Any], rows: list[tuple[str, str]], ref: 
     return result
 
 
+def _extension_checks(cfg: TokenizerAnalyzeConfig, tokenizers: dict[str, Any],
+                      texts: dict[str, list[tuple[str, str]]]) -> dict[str, Any] | None:  # fmt: skip
+    """For each tokenizer made by `polytune tokenizer extend` (its extension.json) beside its base (the first
+    tokenizer): its unreachable pieces, and per language the share of records it re-tokenizes (`reach.py`)."""
+    names = list(cfg.tokenizers)
+    base, out = names[0], {}
+    for name in names[1:]:
+        path = Path(cfg.tokenizers[name]) / "extension.json"
+        if not path.is_file():
+            continue
+        extension = read_json(path, "extension.json")
+        missing = unreachable(extension, tokenizers[name])
+        out[name] = {"base": base, "added": len(extension.get("added", [])), "unreachable": len(missing),
+                     "unreachable_examples": missing[:10],
+                     "retokenized": {lang: retokenized(tokenizers[base], tokenizers[name], [t for _, t in rows])
+                                     for lang, rows in texts.items()}}  # fmt: skip
+    return out or None
+
+
 def analyze(cfg: TokenizerAnalyzeConfig) -> dict[str, Any]:
     """Measure every tokenizer on every language; write fertility.json, fertility.md and manifest.json.
 
     Per language and tokenizer: fertility, characters per token, continued-word ratio, UNK rate, normalization
     change and loss, parity against `cfg.reference` on parallel ids; per tokenizer: what its normalizer and
-    pre-tokenizer do and, with a jargon list, tokens per term.
+    pre-tokenizer do and, with a jargon list, tokens per term; per extended tokenizer (extension.json), its
+    unreachable pieces and the share of each language's records it re-tokenizes against the first tokenizer.
 
     Args:
         cfg: tokenizers (name -> folder), input corpus, languages, split, record cap, reference, jargon list.
@@ -198,10 +219,11 @@ def analyze(cfg: TokenizerAnalyzeConfig) -> dict[str, Any]:
     terms = _jargon_terms(cfg.jargon)
     jargon = {name: jargon_stats(tok, terms) for name, tok in tokenizers.items()} if terms else None
     described = {name: describe(tok) for name, tok in tokenizers.items()}
-    table = markdown_report(results, described, jargon, cfg.reference)
+    extension = _extension_checks(cfg, tokenizers, texts)
+    table = markdown_report(results, described, jargon, cfg.reference, extension)
     data = {"split": cfg.split, "max_records": cfg.max_records, "reference": cfg.reference,
             "tokenizers": {n: {"path": str(p), **described[n]} for n, p in cfg.tokenizers.items()},
-            "results": results, "jargon": jargon}  # fmt: skip
+            "results": results, "jargon": jargon, "extension": extension}  # fmt: skip
     hashes = [tokenizer_file(path) for path in cfg.tokenizers.values()]
     with atomic_path(cfg.out) as tmp:
         Path(tmp).mkdir(parents=True)

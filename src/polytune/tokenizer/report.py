@@ -85,7 +85,7 @@ def _pct(value: float) -> str:
 
 
 def markdown_report(results: dict[str, dict[str, dict]], described: dict[str, dict], jargon: dict | None,
-                    reference: str | None) -> str:  # fmt: skip
+                    reference: str | None, extension: dict | None = None) -> str:  # fmt: skip
     """The Markdown report: fertility / UNK first, then the other measures, normalizer effects and jargon."""
     names = list(described)
     fertility = lambda s: f"{s['fertility']:.2f} / {_pct(s['unk_rate'])}"  # noqa: E731
@@ -105,6 +105,11 @@ def markdown_report(results: dict[str, dict[str, dict]], described: dict[str, di
         effect = f"; {_pct(loss)} of {worst} characters change beyond case" if loss > 0 else ""
         lines.append(f"- {name} ({info['model']}): {', '.join(info['normalizer'])}; pre-tokenizer "
                      f"{', '.join(info['pre_tokenizer'])}{effect}")  # fmt: skip
+    for name, check in (extension or {}).items():
+        langs = ", ".join(f"{lang} {_pct(share)}" for lang, share in check["retokenized"].items())
+        lines += ["", f"### Extension {name} against {check['base']}", "",
+                  f"- unreachable pieces: {check['unreachable']} of {check['added']} added",
+                  f"- records re-tokenized: {langs}"]  # fmt: skip
     if jargon:
         lines += ["", "### Jargon: tokens per term", "", "| tokenizer | terms | tokens/term | single token |",
                   "| --- | --- | --- | --- |"]  # fmt: skip

@@ -682,8 +682,8 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
     lang: str = _help("the adapter's language", default="")
     out: Path = _help("output adapter folder", default=Path("."))
     tokenizer: str | None = _help("extended tokenizer folder (with extension.json); None: the base's", default=None)
-    init: str = _help("new-row initialization: subword_mean | mean | random | focus (fastText on the train text)",
-                      default="subword_mean")
+    init: str = _help("new-row initialization: subword_mean | subword_mean_norm (rescaled to the norm of the rows "
+                      "averaged) | mean | random | focus (fastText on the train text)", default="subword_mean")
     mlm_probability: float = _help("share of tokens masked (mlm), or corrupted in spans (denoise)", default=0.15)
     objective: str = _help("auto (mlm for encoders, clm for decoders, denoise for encoder-decoders) | mlm | clm | "
                            "denoise (span corruption: T5 sentinels, else the mask token, else span deletion) | "
@@ -733,7 +733,7 @@ class LanguageAdapterConfig(AdapterTrainingConfig):
         self.base = check_resource(self.base)  # a zoo: or pkg: spec is resolved when the step runs
         self.lang = normalize(self.lang)
         self.input, self.out = Path(self.input), Path(self.out)
-        _choice(self.init, "init", ("subword_mean", "mean", "random", "focus"))
+        _choice(self.init, "init", ("subword_mean", "subword_mean_norm", "mean", "random", "focus"))
         _fraction(self.mlm_probability, "mlm_probability")
         self._check_training()
 

@@ -19,6 +19,9 @@ BASE = torch.tensor([[0.0, 0.0], [2.0, 4.0], [4.0, -2.0], [-2.0, 2.0]])
         ("subword_mean", [[1, 2, 3], [2, 2]], [[4 / 3, 4 / 3], [4.0, -2.0]]),
         ("subword_mean", [[]], [[1.0, 1.0]]),  # nothing to average: mean of all base rows
         ("mean", [[1], [0, 3]], [[1.0, 1.0], [1.0, 1.0]]),
+        ("subword_mean_norm", [[1]], [[2.0, 4.0]]),  # one row: already its own norm
+        ("subword_mean_norm", [[1, 2]], [[3 * 2**0.5, 2**0.5]]),  # mean [3, 1] (norm 10^.5) to norm 20^.5
+        ("subword_mean_norm", [[1, 3]], [[0.0, (20**0.5 + 8**0.5) / 2]]),  # mean [0, 3] to the mean norm
     ],
 )
 def test_init_rows_table(method, base_ids, expected):

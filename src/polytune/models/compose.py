@@ -197,3 +197,38 @@ def load_task_model(base: str, task_adapter: str | Path, lang_adapter: str | Pat
     model.eval()
     return model, tokenizer, labels, meta
 
+
+
+def load_causal_lm(base: str, lang_adapter: str | Path | None = None, task_adapter: str | Path | None = None):
+    """Compose a decoder base + optional language adapter + optional causal_lm task adapter into one plain
+    transformers model (every adapter merged, eval mode): what `polytune export` writes.
+
+    Without a task adapter the base loads with its causal-LM head; the language adapter brings its tokenizer
+    and new rows as in `load_task_model`. The base's chat template carries over to a tokenizer that lost it.
+
+    Returns:
+        (model, tokenizer): a plain transformers causal-LM (no peft layer left) and its tokenizer.
+
+    Raises:
+        ModelError: a non-decoder base, a task adapter of another task type or one that composes stacked, or an
+            adapter missing, corrupt or made for another base.
+    """
+    from polytune.models.loading import check_task_architecture, load_clm
+
+    check_task_architecture(base, "causal_lm")
+    if task_adapter is not None:
+        task = read_adapter_manifest(task_adapter, base, "task").get("task", "sequence_classification")
+        if task != "causal_lm":
+            raise ModelError(f"{task_adapter} is a {task} task adapter; a decoder exports with a causal_lm task "
+                             "adapter or none")
+        if compose_mode(task_adapter) != "merge":
+            raise ModelError(f"task adapter {task_adapter} composes stacked (a peft layer); a plain model needs "
+                             "adapters that merge: retrain it with a method that merges")
+        model, tokenizer, _, _ = load_task_model(base, task_adapter, lang_adapter)
+    else:
+        model = load_clm(base)
+        model, tokenizer = merge_language_adapter(model, base, lang_adapter) if lang_adapter else (
+            model, load_tokenizer(base))
+    if lang_adapter is not None and not getattr(tokenizer, "chat_template", None):
+        tokenizer.chat_template = getattr(load_tokenizer(base), "chat_template", None)
+    return model.eval(), tokenizer

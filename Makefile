@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.polytune-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: demo test setup lint lock test-latest clean
+.PHONY: demo demo-llm test setup lint lock test-latest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(OFFLINE) $(BIN)/polytune run examples/demo.yaml
+
+# The decoder-LLM demo: SmolLM2-135M specialized to Chichewa and Vietnamese, translation both ways (README).
+demo-llm: $(STAMP)
+	$(OFFLINE) $(BIN)/polytune run examples/demo_llm.yaml
 
 test: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m pytest -q -p no:cacheprovider

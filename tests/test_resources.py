@@ -74,14 +74,15 @@ def test_pkg_specs_resolve_inside_their_package():
 
 
 def test_the_adapter_entry_points_train_on_the_resolved_base(tmp_path, no_builds, monkeypatch):
-    from polytune.adapters import language, tasks, train
+    import polytune.adapters as entry
+    from polytune.adapters import language, tasks
 
     seen = []
     monkeypatch.setattr(language, "train_language_adapter", lambda cfg, callbacks=None: seen.append(cfg.base))
     monkeypatch.setattr(tasks, "train_task_adapter", lambda cfg, callbacks=None: seen.append(cfg.base))
     la, ta = _configs("zoo:e5-small", tmp_path)[2:4]
-    train.train_language_adapter(la)
-    train.train_task_adapter(ta)
+    entry.train_language_adapter(la)
+    entry.train_task_adapter(ta)
     assert seen == [str(tmp_path / "built" / "e5-small")] * 2 and no_builds == ["e5-small"] * 2
 
 

@@ -138,7 +138,6 @@ def plan(raw: dict[str, Any]) -> list[Step]:
     # (augmentation copies dev/test records unchanged and never adds to them).
     train_corpus = w / "corpus-aug" if "augment" in raw else w / "corpus"
     sources = _section(raw, "sources", {"out": w / "raw", "seed": seed})
-    check_sources({*sources.bible, *sources.files}, s.langs)  # before any work
     filter_derived, own_lid = _filter_derived(raw, s)
     steps = [Step("sources", "sources", "polytune.corpus.sources:write_sources", sources, w / "raw" / "manifest.json")]
     if own_lid:
@@ -289,6 +288,8 @@ def run_pipeline(config_path: str | Path, only: list[str] | None = None, force: 
         raise ConfigError(f"allow_pickle must be true or false, got {allow_pickle!r}")
     steps = plan(raw)
     settings = load_settings(raw)
+    sources = steps[0].config  # every section is valid: now whether each language has text, before any work
+    check_sources({*sources.bible, *sources.files}, settings.langs)
     status: dict[str, str] = {}
     upstream_ran = False  # a step that reran may have changed what every later step reads
     corpus, checked = settings.workdir / "corpus", False

@@ -167,3 +167,12 @@ def test_8_a_summary_is_printed_once(workdir):
     line = proc.stdout.splitlines()[0]
     assert line.startswith("input 277 = kept ")
     assert (proc.stdout + proc.stderr).count(line) == 1, proc.stderr
+
+
+# 7. a library's message was cut mid-word ("(3) an equ"); the rest of finding 7 is test_own_corpus_bad_inputs.py
+def test_7_a_library_message_is_cut_at_its_first_line_and_a_word():
+    from polytune.errors import short_reason
+
+    message = "Couldn't instantiate the backend tokenizer from one of: \n(1) a `tokenizers` library serialization"
+    assert short_reason(ValueError(message)) == "Couldn't instantiate the backend tokenizer from one of:"
+    assert short_reason(ValueError("word " * 50), limit=22) == "word word word word ..."

@@ -140,6 +140,9 @@ def plan(raw: dict[str, Any]) -> list[Step]:
     sources = _section(raw, "sources", {"out": w / "raw", "seed": seed})
     filter_derived, own_lid = _filter_derived(raw, s)
     steps = [Step("sources", "sources", "polytune.corpus.sources:write_sources", sources, w / "raw" / "manifest.json")]
+    if not own_lid and raw.get("lid"):
+        raise ConfigError("lid: the filter does not use the LID model the run trains (filter: backend or model is "
+                          "set); remove the lid section, or those filter keys")  # fmt: skip
     if own_lid:
         steps.append(Step("lid", "lid", "polytune.corpus.langid:train_lid",
                           _section(raw, "lid", {"input": w / "raw", "out": w / "lid" / "model.bin", "seed": seed}),

@@ -13,12 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from tests.own_corpus.conftest import run_cli
 from tests.own_corpus.corpus import BROKEN_LINE, JUNK
 
 import polytune
 from polytune.cli.main import build_parser
+from polytune.errors import ConfigError
 from polytune.pipeline import plan
 
 SRC = Path(polytune.__file__).parent  # the package under test, wherever it is installed from
@@ -58,6 +60,9 @@ def test_1_run_config_chooses_the_lid_backend(workdir, tiny_bert):
     raw["filter"] = {"backend": "fasttext", "model": "lid.176.bin"}  # a model of one's own: nothing to train
     steps = {step.name: step.config for step in plan(raw)}
     assert "lid" not in steps and steps["filter"].model == "lid.176.bin"
+    raw["lid"] = {"epoch": 5}  # settings of a model the filter would not use are an error, not ignored
+    with pytest.raises(ConfigError, match="lid: the filter does not use the LID model the run trains"):
+        plan(raw)
     del raw["filter"]  # the default: the run trains a model on the corpus and filters with it
     steps = {step.name: step.config for step in plan(raw)}
     assert steps["filter"].backend == "fasttext" and steps["filter"].model == "runs/mine/lid/model.bin"
@@ -77,6 +82,17 @@ def test_1_run_stops_before_training_when_the_filter_empties_a_language(workdir,
     assert "check that the files of deu_Latn hold deu_Latn, or choose filter: backend" in err
     assert "rerun `polytune run mine.yaml`" in err
     assert not (workdir / "runs" / "mine" / "mix").exists()  # nothing after the filter ran
+
+
+def test_1_run_stops_before_training_when_a_language_lacks_a_split(workdir, tiny_bert):
+    config = _run_config(workdir, tiny_bert, filter={"backend": "langid"})
+    raw = yaml.safe_load(config.read_text())
+    raw["sources"]["dev_fraction"] = 0.0  # no record is given dev, and the files name no split
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    code, _, err = run_cli(["run", "mine.yaml"])
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert re.search(r"eng_Latn has no dev record \(\d+ kept: train \d+, dev 0, test \d+\)", err), err
+    assert "add text for eng_Latn or raise sources: dev_fraction, then rerun `polytune run mine.yaml`" in err
 
 
 # 2. `files: {eng_Latn: data/eng.jsonl}` was read letter by letter ("input not found: d"; "/" walked the root)

@@ -68,6 +68,7 @@ def test_1_run_config_chooses_the_lid_backend(workdir, tiny_bert):
     assert steps["filter"].backend == "fasttext" and steps["filter"].model == "runs/mine/lid/model.bin"
 
 
+@pytest.mark.slow
 def test_1_run_stops_before_training_when_the_filter_empties_a_language(workdir, tiny_bert):
     # French verses declared as German: langid rejects every one as lang_mismatch. The run used to go on to balance
     # and fail there with "language deu_Latn has no shard ... (did you mean 'fra_Latn'?)".
@@ -84,6 +85,7 @@ def test_1_run_stops_before_training_when_the_filter_empties_a_language(workdir,
     assert not (workdir / "runs" / "mine" / "mix").exists()  # nothing after the filter ran
 
 
+@pytest.mark.slow
 def test_1_run_stops_before_training_when_a_language_lacks_a_split(workdir, tiny_bert):
     config = _run_config(workdir, tiny_bert, filter={"backend": "langid"})
     raw = yaml.safe_load(config.read_text())
@@ -175,6 +177,7 @@ def test_6_every_command_a_message_names_exists():
 
 
 # 8. every command's summary was printed twice: on stdout, then as an INFO line on stderr
+@pytest.mark.slow
 def test_8_a_summary_is_printed_once(workdir):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run([sys.executable, "-m", "polytune.cli.main", "filter", "data/eng.jsonl", "--out", "corpus",

@@ -235,14 +235,14 @@ def _check_files(cfg: SourcesConfig) -> None:
 def _write_rejects(folder: Path, rejects: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """`<folder>/rejected/<reason>.jsonl` (the filter's layout; a reader of the folder skips it); counts per lang."""
     counts: dict[str, dict[str, int]] = {}
-    for reject in rejects:
-        reason = reject["reject_reason"]
+    for reason in sorted({reject["reject_reason"] for reject in rejects}):
         (folder / "rejected").mkdir(exist_ok=True)
-        with open(folder / "rejected" / f"{reason}.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(reject, ensure_ascii=False, sort_keys=True) + "\n")
-        by_reason = counts.setdefault(reject["lang"], {})
-        by_reason[reason] = by_reason.get(reason, 0) + 1
-    return counts
+        with open(folder / "rejected" / f"{reason}.jsonl", "w", encoding="utf-8") as handle:
+            for reject in (r for r in rejects if r["reject_reason"] == reason):
+                handle.write(json.dumps(reject, ensure_ascii=False, sort_keys=True) + "\n")
+                by_reason = counts.setdefault(reject["lang"], {})
+                by_reason[reason] = by_reason.get(reason, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _package_versions(cfg: SourcesConfig) -> dict[str, str]:

@@ -9,12 +9,12 @@ VENV ?= .venv
 LATEST_VENV ?= .venv-latest
 LOCK := constraints.txt
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS := demo,dev,cluster,lid-gpl,lid-coverage,tune,explain,track
+EXTRAS := demo,dev,docs,cluster,lid-gpl,lid-coverage,tune,explain,track
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.polytune-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: demo demo-llm test setup lint lock test-latest clean
+.PHONY: demo demo-llm test docs setup lint lock test-latest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ demo-llm: $(STAMP)
 test: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m pytest -q -p no:cacheprovider
 
+# The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link or a missing page fails the build.
+# NO_MKDOCS_2_WARNING: Material's end-of-life banner, printed on every build, says nothing about the docs.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 
@@ -52,4 +57,4 @@ lock:
 	VENV=$(LATEST_VENV) PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" EXTRAS=$(EXTRAS) tools/lock.sh lock
 
 clean:
-	rm -rf $(VENV) $(LATEST_VENV) runs
+	rm -rf $(VENV) $(LATEST_VENV) runs site

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv-latest}
 PYTHON=${PYTHON:-python3}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
-EXTRAS=${EXTRAS:-demo,dev,cluster,lid-gpl,lid-coverage,tune,explain,track}
+EXTRAS=${EXTRAS:-demo,dev,docs,cluster,lid-gpl,lid-coverage,tune,explain,track}
 
 rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"

@@ -129,3 +129,16 @@ def test_the_division_free_modulo_equals_the_modulo(values):
     edges = [0, 1, PRIME - 1, PRIME, PRIME + 1, 2 * PRIME, 2**64 - 1]
     array = np.array(values + edges, dtype=np.uint64)
     assert _mod_prime(array.copy()).tolist() == [v % PRIME for v in values + edges]
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_ascii_split_and_word_bound_agree_with_the_unicode_regex(text):
+    """The ASCII fast paths (stdlib re for the word split; the repetition filter's character-count bound) agree with
+    the Unicode patterns they stand in for, on any ASCII text."""
+    from polytune.corpus.quality import _surely_fewer_words
+
+    reference = regex.findall(r"[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}]+)*", text)
+    assert split_words(text, "eng_Latn") == reference
+    assert split_words(text, "zho_Hans") == regex.findall(r"[\p{L}\p{N}]", text)
+    if _surely_fewer_words(text, "eng_Latn"):
+        assert len(reference) < NGRAM_MIN_WORDS

@@ -125,8 +125,8 @@ def train_language_adapter(cfg: LanguageAdapterConfig, callbacks: list[Any] | No
         lineage.check_options(cfg)
         parent = lineage.read_parent(cfg.from_adapter, "language", cfg.base)
     train, dev, counts = objective.examples()
-    if parent is not None:  # refuse a leak before the model loads
-        lineage.check_leak(parent, cfg.from_adapter, [r for r in train if not r.get("replay")])
+    if parent is not None:  # refuse a leak before the model loads: any record offered, read this run or not
+        lineage.check_leak(parent, cfg.from_adapter, objective.offered())
     tokenizer = _tokenizer(cfg)
     model = objective.load_model(cfg.base)
     extension = read_extension(lineage.extension_source(cfg))

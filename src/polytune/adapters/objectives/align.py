@@ -29,7 +29,6 @@ from polytune.adapters.losses import Loss, mean_loss
 from polytune.adapters.objectives.base import Objective
 from polytune.adapters.objectives.lm import MaskedLMLoss, mask_rows
 from polytune.adapters.parallel import load_pairs
-from polytune.adapters.saving import process_state
 from polytune.errors import ConfigError, ModelError
 from polytune.models import lm_objective, load_mlm, load_tokenizer
 from polytune.models.devices import device_of
@@ -215,13 +214,17 @@ class Align(Objective):
         if "align" not in self.weights:
             return super().examples()
         train, dev, counts = load_pairs(cfg.input, cfg.lang, cfg.source_lang, cfg.parallel)
-        # Training sees at most steps x global batch pairs; without a limit of the user's, that many pairs spread over
-        # the corpus are kept, so the teacher reads each source sentence once instead of the whole corpus.
-        world = process_state().num_processes
-        seen = (cfg.max_steps + cfg.embedding_steps) * cfg.batch_size * cfg.gradient_accumulation_steps * world
-        limit = cfg.max_train_records if cfg.max_train_records is not None else seen
+        # Training sees at most steps x global batch pairs (`train_limit`); that many pairs spread over the corpus
+        # are kept, so the teacher reads each source sentence once instead of the whole corpus.
         as_records = [[{**p, "text": p["target"]} for p in part] for part in (train, dev)]
-        return spread(as_records[0], limit), spread(as_records[1], cfg.max_eval_records), counts
+        return spread(as_records[0], self.train_limit()), spread(as_records[1], cfg.max_eval_records), counts
+
+    def offered(self) -> list[dict]:
+        """Every train pair's target side (the records a --from leak check compares)."""
+        if "align" not in self.weights:
+            return super().offered()
+        train, _, _ = load_pairs(self.cfg.input, self.cfg.lang, self.cfg.source_lang, self.cfg.parallel)
+        return [{**p, "text": p["target"]} for p in train]
 
     def prepare(self, model: Any, tokenizer: Any, train: list[dict], dev: list[dict]) -> None:
         """The base's vectors of the source sentences, read with the base's own tokenizer (not an extended one)."""

@@ -51,7 +51,7 @@ class Objective:
         """(train, dev, counts): records with `text` (and `id`); the target language's own records by default, and
         with `replay` a share of source-language train records (marked `replay`) against forgetting."""
         cfg = self.cfg
-        train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records)
+        train = load_split(cfg.input, cfg.lang, "train", self.train_limit())
         dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records)
         counts = {"train_records": len(train), "dev_records": len(dev)}
         if cfg.replay:
@@ -59,6 +59,22 @@ class Objective:
             replay = [{**r, "replay": True} for r in load_split(cfg.input, cfg.source_lang, "train", wanted)]
             train, counts["replay_records"] = train + replay, len(replay)
         return train, dev, counts
+
+    def offered(self) -> list[dict]:
+        """Every train record the run could read (its limit aside): what a --from leak check must see."""
+        return load_split(self.cfg.input, self.cfg.lang, "train")
+
+    def train_limit(self) -> int | None:
+        """How many train records to read: cfg.max_train_records, else as many as the run's steps can see (every
+        stage's steps x the global batch), spread over the corpus, so a short run does not tokenize a whole Bible;
+        FOCUS reads them all (its fastText vectors learn from the text)."""
+        from polytune.adapters.saving import process_state
+
+        cfg = self.cfg
+        if cfg.max_train_records is not None or cfg.init == "focus":
+            return cfg.max_train_records
+        steps = cfg.max_steps + cfg.embedding_steps + cfg.head_warmup_steps
+        return steps * cfg.batch_size * cfg.gradient_accumulation_steps * process_state().num_processes
 
     def prepare(self, model: Any, tokenizer: Any, train: list[dict], dev: list[dict]) -> None:
         """Work on the bare base before an adapter attaches (alignment reads its teacher vectors here)."""

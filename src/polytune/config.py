@@ -1,7 +1,8 @@
 """One dataclass per stage, validated in `__post_init__`; one YAML file for `polytune run`.
 
 Path fields that `polytune run` derives from `workdir` (inputs, outputs) may be left out of a YAML section;
-see `pipeline.py`. Every field carries `metadata={"help": ...}`, which the README's config reference mirrors.
+see `pipeline.py`. Every field carries `metadata={"help": ...}`: the CLI's flags and the generated reference
+(docs/reference/, tools/config_reference.py) read it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ TAG_SCHEMES = ("IOB2", "BIOES")
 
 
 def _help(text: str, registry: str | None = None, **kwargs: Any) -> Any:
-    """A field with its help text (README, CLI) and, for a name out of a registry table, that table's kind."""
+    """A field with its help text (CLI, docs reference) and, for a name out of a registry table, that table's kind."""
     return field(metadata={"help": text, **({"registry": registry} if registry else {})}, **kwargs)
 
 
@@ -820,7 +821,10 @@ class EvalConfig:
         "task adapter folder (none: only the retrieval and intrinsic probes run, which need no task adapter)",
         default=None,
     )
-    systems: list[SystemConfig] = _help("systems to compare", default_factory=list)
+    systems: list[SystemConfig] = _help("systems to compare: `{name, lang_adapter, task_adapter}`, each path with "
+                                        "`{lang}` filled per language; a system's own `task_adapter` (e.g. one "
+                                        "trained with its language adapter stacked) replaces the evaluation's",
+                                        default_factory=list)  # fmt: skip
     langs: list[str] = _help("languages to evaluate", default_factory=list)
     baseline: str | None = _help("system the others are compared with (default: the first)", default=None)
     label_field: str = _help("record field holding the label", default="genre")

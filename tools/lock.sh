@@ -5,7 +5,7 @@
 #   tools/lock.sh lock   the same, and when every test passes: constraints.txt and src/polytune/tested.json
 #
 # Torch stays at TORCH_SPEC (the index's newest torch is a CUDA build of several GB). The result, and which tests
-# fail with which versions, goes into the README's Development section by hand: it is a decision, not a log.
+# fail with which versions, goes into CHANGELOG.md by hand: it is a decision, not a log.
 set -euo pipefail
 mode=${1:?usage: tools/lock.sh test|lock}
 cd "$(dirname "$0")/.."
@@ -40,5 +40,5 @@ if [ "$mode" = lock ]; then
   } > constraints.txt.tmp
   mv constraints.txt.tmp constraints.txt
   "$VENV/bin/python" tools/tested_versions.py constraints.txt src/polytune/tested.json
-  echo "wrote constraints.txt and src/polytune/tested.json; record the run in README.md (Development)"
+  echo "wrote constraints.txt and src/polytune/tested.json; record the run in CHANGELOG.md"
 fi

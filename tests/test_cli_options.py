@@ -1,12 +1,10 @@
 """CLI flags come from the config dataclasses: every generated default is None, so the dataclass default is the only
-default, and every command the README shows still parses with the flags it uses."""
+default. (Every command the README and the docs show parses: tests/test_docs.py.)"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
-import shlex
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,6 @@ from polytune import config as C
 from polytune.cli.adapt import FLAGS as ADAPT_FLAGS
 from polytune.cli.main import build_parser
 from polytune.cli.options import config_options, generated_fields
-
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
@@ -71,30 +67,6 @@ def test_the_help_reads_the_default_from_the_dataclass(monkeypatch):
 def _balance_help() -> str:
     sub = dict((" ".join(p), s) for p, s in _commands(build_parser()))["balance"]
     return " ".join(sub.format_help().split())
-
-
-def _readme_commands() -> list[str]:
-    lines, inside, code = [], False, []
-    for line in README.splitlines():
-        if line.startswith("```"):
-            inside = not inside
-        elif inside:
-            code.append(line)
-    for line in "\n".join(code).replace("\\\n", " ").splitlines():
-        line = line.strip().removeprefix("$ ")
-        match = re.search(r"(?:^|&& |\.venv/bin/)polytune (.*)", line)
-        if match and "..." not in line:
-            lines.append(match.group(1).split(" #")[0].split(" && ")[0].split(" | ")[0].split(" > ")[0])
-    return lines
-
-
-@pytest.mark.parametrize("command", [c for c in _readme_commands() if " [" not in c])  # "[--x]": a usage line
-def test_every_readme_command_still_parses(command):
-    try:
-        args = build_parser().parse_args(shlex.split(command))
-    except SystemExit as exc:  # argparse: an unknown or malformed flag
-        pytest.fail(f"polytune {command}: argparse exit {exc.code}")
-    assert callable(args.handler)
 
 
 def _tiny(default: int) -> type:

@@ -219,14 +219,14 @@ INLINE = re.compile(r"`(?:\.venv/bin/)?polytune ([^`]+)`")
 
 
 def inline_commands() -> list[tuple[str, str]]:
+    """(where, command) of every `polytune ...` code span outside code blocks (a span may wrap onto the next line)."""
     found = []
     for page in written_pages():
-        inside = False
-        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
-            if line.startswith("```"):
-                inside = not inside
-            elif not inside:
-                found += [(f"{_rel(page)}:{number}", m) for m in INLINE.findall(line)]
+        text = re.sub(
+            r"^```.*?^```", lambda m: "\n" * m[0].count("\n"), page.read_text(encoding="utf-8"), flags=re.S | re.M
+        )
+        for match in INLINE.finditer(text):
+            found.append((f"{_rel(page)}:{text.count(chr(10), 0, match.start()) + 1}", " ".join(match[1].split())))
     return found
 
 
@@ -326,5 +326,5 @@ USER_PAGES = [p for p in written_pages() if p.name not in ("CHANGELOG.md", "chan
 @pytest.mark.parametrize("page", USER_PAGES, ids=_rel)
 def test_user_docs_keep_no_dated_notes(page):
     """A dated measurement goes to the changelog; a date in a file name (a report JSON) is a name, not a note."""
-    dates = re.findall(r"(?<![\w-])20\d\d-[01]\d-[0-3]\d(?![\w.-])", page.read_text(encoding="utf-8"))
+    dates = re.findall(r"(?<![\w-])20\d\d-[01]\d-[0-3]\d(?![\w-]|\.json)", page.read_text(encoding="utf-8"))
     assert not dates, f"{_rel(page)}: {dates}; move dated notes to CHANGELOG.md"

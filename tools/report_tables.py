@@ -66,7 +66,8 @@ def classification(report: dict) -> str:
     ceiling = report["extra"]["ceiling"]
     source = NAMES.get(ceiling["lang"], ceiling["lang"])
     head = ["language", "fertility base → extended", *(f"{SYSTEMS.get(s, s)} acc / macro-F1" for s in systems),
-            f"Δ macro-F1 ({SYSTEMS.get(last, last).lstrip('+ ')})", f"zero-shot / {source} macro-F1"]  # fmt: skip
+            f"Δ macro-F1 ({SYSTEMS.get(last, last).lstrip('+ ')})",
+            f"zero-shot / {source} macro-F1, per system"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for label, res in _rows(report):
         fert = res.get("fertility")

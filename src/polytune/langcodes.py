@@ -18,11 +18,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import langcodes as _lc
 
-from polytune.errors import LanguageCodeError
+from polytune.errors import ConfigError, LanguageCodeError
 
 KEY_RE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 _RAW_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -151,8 +153,49 @@ def script_of(key: str) -> str:
 
 
 def display_name(key: str) -> str:
-    """English name of a key's language. Example: display_name("nya_Latn") -> "Nyanja"."""
+    """English name of a key's language (CLDR's). Example: display_name("nya_Latn") -> "Nyanja"."""
     return _lc.Language.get(normalize(key).split("_", 1)[0]).display_name()
+
+
+NAMES_FILE = "data/translation.yaml"  # inside the polytune package: the prompt template and the `names:` table
+
+
+def read_names_file(path: str | Path | None = None) -> dict[str, Any]:
+    """A names file as a mapping, its `names:` keys normalized (default: polytune's data/translation.yaml); a file
+    that is not a mapping reads as one without names.
+
+    Example: read_names_file()["names"]["nya_Latn"] -> "Chichewa"
+
+    Raises:
+        ConfigError: `names:` is not a mapping of language keys to names (other fields are the caller's to check).
+    """
+    import yaml
+
+    where = str(path) if path is not None else f"polytune/{NAMES_FILE}"
+    source = Path(path) if path is not None else resources.files("polytune").joinpath(NAMES_FILE)
+    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):  # not a names file at all: no names (a caller needing more fields says so)
+        return {"names": {}}
+    names = data.get("names") or {}
+    if not isinstance(names, dict):
+        raise ConfigError(f"{where}: `names` must map language keys to names, e.g. nya_Latn: Chichewa")
+    return {**data, "names": {normalize(k): str(v) for k, v in names.items()}}
+
+
+@functools.lru_cache(maxsize=1)
+def preferred_names() -> dict[str, str]:
+    """The names polytune's data file gives where speakers' usage differs from CLDR's (nya_Latn: Chichewa)."""
+    return dict(read_names_file()["names"])
+
+
+def language_name(key: str, names: Mapping[str, str] | None = None) -> str:
+    """What polytune calls a language: `names`' entry (default: polytune's data file), else CLDR's English name.
+
+    Example: language_name("nya_Latn") -> "Chichewa"; language_name("nya_Latn", {}) -> "Nyanja";
+    language_name("vie_Latn") -> "Vietnamese"
+    """
+    table = preferred_names() if names is None else names
+    return table.get(key) or display_name(key)
 
 
 def _cldr(code: str) -> str:

@@ -54,7 +54,7 @@ def test_extras_tiers_fairness_and_cis(run, tmp_path):
             for entry in per_metric.values():
                 assert entry["ci"][0] - 1e-9 <= entry["score"] <= entry["ci"][1] + 1e-9
     md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
-    assert "| nya_Latn | Nyanja | Latin | 1 | no | 8 | 2.97→1.98 |" in md
+    assert "| nya_Latn | Chichewa | Latin | 1 | no | 8 | 2.97→1.98 |" in md
     assert "## Fairness across languages" in md and "| task-only | accuracy | nya_Latn 50.0 | ara_Arab 33.3 |" in md
     assert sorted(report["inputs"])[0] == "task-only/ara_Arab.jsonl" and len(report["inputs"]) == 4
 
@@ -68,7 +68,8 @@ def test_html_is_self_contained_and_deterministic(run, tmp_path):
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
     assert len(images) == 4  # accuracy and macro-F1: bars and gain vs corpus size each
     assert all(len(i) > 1000 for i in images)
-    assert 'class="num sig">+43.8' in html  # the average Δ accuracy, (37.5 + 50) / 2, significant
+    # The average Δ accuracy, (37.5 + 50) / 2, significant: its cell (score, Δ under it) is marked.
+    assert re.search(r'<td class="sig num">[0-9.]+ \[[0-9., ]+\]<span class="sub">Δ \+43\.8 \[', html)
     assert "nya_Latn" in html and "2.97→1.98" in html and "metric:macro_f1" in html
 
 

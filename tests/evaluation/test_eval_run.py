@@ -50,7 +50,7 @@ def test_cli_eval_run(tmp_path, tiny_bert, synthetic_corpus, task_adapter, capsy
     out = capsys.readouterr().out
     assert f"report: {tmp_path / 'rep'}/report.md (1 language, baseline task-only)" in out
     md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
-    assert "| nya_Latn | Nyanja | Latin | — | — | 6 |" in md and "| **average** | 1 language |  |  |  | 6 |" in md
+    assert "| nya_Latn | Chichewa | Latin | — | — | 6 |" in md and "| **average** | 1 language |  |  |  | 6 |" in md
 
 
 @pytest.mark.slow

@@ -17,16 +17,14 @@ Example: write_pairs(PairsConfig(input="runs/llm/corpus", out="runs/llm/pairs", 
 from __future__ import annotations
 
 import logging
-from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from polytune.config import PairsConfig
 from polytune.errors import ConfigError, InputError
 from polytune.io import atomic_path, iter_records, manifest, write_json, write_jsonl
-from polytune.langcodes import display_name, normalize
+from polytune.langcodes import NAMES_FILE, read_names_file
+from polytune.langcodes import language_name as shared_language_name
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +37,21 @@ def prompt_data(path: Path | None = None) -> dict[str, Any]:
     Raises:
         ConfigError: the file is not a mapping with a string template and a names mapping.
     """
-    text = (resources.files("polytune") / "data" / "translation.yaml").read_text(encoding="utf-8") if path is None \
-        else Path(path).read_text(encoding="utf-8")  # fmt: skip
-    data = yaml.safe_load(text) or {}
-    where = path or "polytune/data/translation.yaml"
-    if not isinstance(data, dict) or not isinstance(data.get("template"), str):
+    where = path or f"polytune/{NAMES_FILE}"
+    data = read_names_file(path)  # the names table is shared with reports (langcodes.language_name)
+    if not isinstance(data.get("template"), str):
         raise ConfigError(f"{where}: needs a `template:` string, e.g. '{{source_name}}: {{text}}\\n{{target_name}}:'")
-    names = data.get("names") or {}
-    if not isinstance(names, dict):
-        raise ConfigError(f"{where}: `names` must map language keys to names, e.g. nya_Latn: Chichewa")
-    return {"template": data["template"], "names": {normalize(k): str(v) for k, v in names.items()}}
+    return {"template": data["template"], "names": data["names"]}
 
 
 def language_name(key: str, names: dict[str, str]) -> str:
-    """What a prompt calls a language: the data file's name, else its English display name.
+    """What a prompt calls a language: the data file's name, else its English display name (langcodes.language_name
+    with this file's names only).
 
     Example: language_name("nya_Latn", {"nya_Latn": "Chichewa"}) -> "Chichewa"; language_name("vie_Latn", {}) ->
     "Vietnamese"
     """
-    return names.get(key) or display_name(key)
+    return shared_language_name(key, names)
 
 
 def _by_id(folder: Path) -> dict[str, dict[str, Any]]:

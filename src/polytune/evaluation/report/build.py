@@ -1,6 +1,8 @@
 """Score prediction files into report.json, report.md and report.html: per language and system, each metric with
 its bootstrap CI, the difference to a baseline system with a paired p-value, macro averages (overall and per
-resource tier), a fairness summary, and beside each language its script, tier, fertility and corpus size.
+resource tier), a fairness summary, and beside each language its script, tier, fertility and corpus size; for
+classification per-class scores and confusion matrices (`per_class`); `warnings` read off the predictions (a
+collapsed classifier, identical systems, tiny test sets: checks.py).
 
 Input: `<pred_dir>/predictions/<system>/<lang>.jsonl` (or `<pred_dir>/<system>/<lang>.jsonl`), lines
 {"id", "label", "pred"} (see loading.py). Any tool's predictions score the same way.
@@ -23,13 +25,15 @@ from polytune.evaluation.langinfo import TIER_SOURCE, describe, load_lang_info
 from polytune.evaluation.loading import align, load_predictions, predictions_root
 from polytune.evaluation.metrics import check_fit, get_metric
 from polytune.evaluation.probes import PROBES, probe_dir, probe_report, probe_summary, score_probes
+from polytune.evaluation.report.checks import prediction_warnings
 from polytune.evaluation.report.html import render_html
 from polytune.evaluation.report.markdown import render_markdown
+from polytune.evaluation.report.per_class import per_class
 from polytune.evaluation.scoring import choose_metrics, score_metric
 from polytune.evaluation.stats import check_settings
 from polytune.evaluation.suites import suite_plan
 from polytune.io import atomic_path, file_hash, manifest, read_json, write_json
-from polytune.langcodes import display_name
+from polytune.langcodes import language_name
 from polytune.resources import resolved
 
 CEILING, CEILING_SYSTEM = "ceiling", "task-adapter"  # the source-language report's folder and its one system
@@ -65,7 +69,7 @@ def _skeleton(aligned: dict[str, dict[str, Any]], order: list[str], context: dic
 
     results = {}
     for lang, a in aligned.items():
-        results[lang] = {"name": display_name(lang), "n": len(a["ids"]), **describe(lang, context["lang_info"])}
+        results[lang] = {"name": language_name(lang), "n": len(a["ids"]), **describe(lang, context["lang_info"])}
         results[lang]["fertility"] = context["fertility"].get(lang)
         results[lang]["corpus_size"] = context["corpus_sizes"].get(lang)
         results[lang].update(tables())
@@ -143,8 +147,10 @@ def score_found(
         "inputs": inputs,
         "input_manifests": context.get("input_manifests", {}),
         **_skeleton(aligned, order, context),
+        "per_class": per_class(aligned, metric_langs),
         "extra": context.get("extra") or {},
     }
+    report["warnings"] = prediction_warnings(aligned, classification=report["per_class"])
     for name in metrics:
         subset = {lang: aligned[lang] for lang in metric_langs[name]}
         report["signatures"][name] = score_metric(name, subset, order, settings, report)
@@ -270,7 +276,7 @@ def _write(out: Path, report: dict[str, Any], made_by: dict[str, Any]) -> None:
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    """Short lines for a terminal: each system's averages, and its average Δ against the baseline."""
+    """Short lines for a terminal: each system's averages, its average Δ against the baseline, then the warnings."""
     avg, lines = report["average"], []
     for s in report["systems"]:
         parts = [f"{m} {avg['scores'][s][m]['score']:.1f}" for m in report["metrics"]]
@@ -278,7 +284,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             parts += [f"Δ{m} {d['delta']:+.1f} (p={d['p_value']:.3f})" for m, d in avg["deltas"][s].items()]
         parts += probe_summary(report, s)
         lines.append(f"{s}: " + ", ".join(parts))
-    return lines
+    return lines + [f"warning: {w['text']}" for w in report.get("warnings", [])]
 
 
 def source_ceiling(cfg: Any) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from polytune.evaluation.metrics import get_metric
+from polytune.langcodes import language_name
 
 DASH = "—"
 
@@ -59,16 +60,28 @@ def language_rows(report: dict[str, Any], metric: str) -> list[list[str]]:
             continue
         tier = DASH if r.get("tier") is None else str(r["tier"])
         seen = {True: "yes", False: "no"}.get(r.get("seen"), DASH)
-        first = [lang, r["name"], r.get("script", DASH), tier, seen, str(r["n"]), fertility_cell(r.get("fertility"))]
+        first = [lang, language_name(lang), r.get("script", DASH), tier, seen, str(r["n"])]
+        first.append(fertility_cell(r.get("fertility")))
         rows.append(first + cells(r))
     avg = report["average"]
     rows.append(["**average**", _plural(len(rows)), "", "", "", str(sum(int(r[5]) for r in rows)), ""] + cells(avg))
-    for tier, table in report.get("by_tier", {}).items():
-        langs = [lang for lang in table["languages"] if metric in report["results"][lang]["scores"][systems[0]]]
+    for tier, table, langs in tier_tables(report, metric):
         n = sum(report["results"][lang]["n"] for lang in langs)
-        if langs:
-            rows.append([f"*tier {tier}*", _plural(len(langs)), "", tier, "", str(n), ""] + cells(table))
+        rows.append([f"*tier {tier}*", _plural(len(langs)), "", tier, "", str(n), ""] + cells(table))
     return rows
+
+
+def tier_tables(report: dict[str, Any], metric: str) -> list[tuple[str, dict[str, Any], list[str]]]:
+    """(tier, its averages, its languages) for the tiers worth a row: two languages or more, and not every language
+    (a tier of one language repeats that language's row; a tier of all of them repeats the average)."""
+    first = report["systems"][0]
+    scored = [lang for lang, r in report["results"].items() if metric in r["scores"][first]]
+    out = []
+    for tier, table in report.get("by_tier", {}).items():
+        langs = [lang for lang in table["languages"] if lang in scored]
+        if 1 < len(langs) < len(scored):
+            out.append((tier, table, langs))
+    return out
 
 
 def header(report: dict[str, Any], metric: str) -> list[str]:

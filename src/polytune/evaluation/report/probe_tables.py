@@ -2,7 +2,8 @@
 share of the source language's own), shared by report.md and report.html.
 
 One table per retrieval measure (acc@1 and acc@10, target→source and source→target) and one for the LM loss; a row
-per language and the macro average, each system's score with its CI, then each system's Δ vs the baseline.
+per language and the macro average, each system's score with its CI, then each system's Δ vs the baseline. `lead`:
+how many leading cells a row has before the systems' scores (report.html puts each Δ under its score).
 
 Example: [t["title"] for t in probe_tables(report)] -> ["Retrieval acc@1, target → eng_Latn", ...]
 """
@@ -70,6 +71,7 @@ def retrieval_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
                        *(f"{s} Δ acc@{k}" for s in systems[1:])],
             "rows": _rows(section, systems, measure, first, score),
             "left": 1,
+            "lead": 3,
         })  # fmt: skip
     return out
 
@@ -102,6 +104,7 @@ def intrinsic_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
             "header": ["language", "records", *(f"{s} BPB" for s in systems), *(f"{s} Δ BPB" for s in systems[1:])],
             "rows": _rows(section, systems, "bpb", first, lambda e: _interval(e["bpb"]), lower=True),
             "left": 1,
+            "lead": 2,
         })  # fmt: skip
     return tables + [{
         "title": "Intrinsic: LM loss",
@@ -109,6 +112,7 @@ def intrinsic_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
         "header": ["language", "records", *(f"{s} loss" for s in systems), *(f"{s} Δ loss" for s in systems[1:])],
         "rows": _rows(section, systems, "loss", first, score, lower=True),
         "left": 1,
+        "lead": 2,
     }]  # fmt: skip
 
 

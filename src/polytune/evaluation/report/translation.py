@@ -1,9 +1,11 @@
 """The summary of a translation run (`polytune run` with `translation:`): one page that answers "did it help, where,
 by how much" from the run's reports, before their details.
 
-Per target language: bits per byte of the base and of each language-adapter system (Δ with its CI) on the target's
-text, and on the source language's text through the same adapters (forgetting, also as a relative change); per
-direction, chrF of every system (Δ vs the baseline with its CI and p-value), BLEU and chrF++ beside it. Reads
+Per target language (key and name): bits per byte of the base and of each language-adapter system (Δ with its CI)
+on the target's text, and on the source language's text through the same adapters (forgetting, also as a relative
+change); per direction, chrF of every system (Δ vs the baseline with its CI and p-value), BLEU and chrF++ beside it;
+then the warnings of the direction reports (identical systems, tiny test sets) and the setup (base model,
+statistics). Tables put a system's Δ in its score's cell, so they fit a laptop screen. Reads
 `<report>/probes/<lang>/report.json` and `<report>/<direction>/report.json`; writes `<report>/report.md`,
 `report.json` and `report.html`. No torch here.
 
@@ -18,7 +20,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from polytune.evaluation.report.summary import setup_items
 from polytune.io import read_json, write_json
+from polytune.langcodes import language_name
 
 DIRECTION_TITLES = {"into_target": "{source} → target (writing the new language)",
                     "into_source": "target → {source} (reading it)"}  # fmt: skip
@@ -35,29 +39,38 @@ def _delta(entry: dict[str, Any], digits: int = 2) -> str:
     return f"{entry['delta']:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]{mark}"
 
 
+def _with_delta(score: str, delta: dict[str, Any] | None, digits: int) -> str:
+    """A system's cell: its score, and its Δ vs the baseline after it (the page puts the Δ on a line of its own)."""
+    return score if delta is None else f"{score} Δ {_delta(delta, digits)}"
+
+
 def bpb_rows(probes: dict[str, dict[str, Any]], source: str) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the bits-per-byte table: per target, its own text, then the source language's text read
-    through that target's adapters (forgetting)."""
+    through that target's adapters (forgetting). A system's cell holds its Δ vs the first system."""
     systems = next(iter(probes.values()))["systems"]
-    header = ["text", *(f"{s} BPB" for s in systems), *(f"{s} Δ BPB" for s in systems[1:])]
+    header = ["text", *(f"{s} BPB" for s in systems)]
     rows = []
     for lang, report in probes.items():
         for text in (lang, source):
             result = report["intrinsic"]["results"][text]
-            name = text if text == lang else f"{source} through {lang}'s adapters (forgetting)"
-            rows.append([name, *(_ci(result["scores"][s]["bpb"], 3) for s in systems),
-                         *(_delta(result["deltas"][s]["bpb"], 3) for s in systems[1:])])  # fmt: skip
+            name = f"{lang} {language_name(lang)}" if text == lang else f"{source} through {lang}'s adapters"
+            name += "" if text == lang else " (forgetting)"
+            cells = [_with_delta(_ci(result["scores"][s]["bpb"], 3), result["deltas"].get(s, {}).get("bpb"), 3)
+                     for s in systems]  # fmt: skip
+            rows.append([name, *cells])
     return header, rows
 
 
 def metric_rows(report: dict[str, Any], metric: str) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of one metric of a direction's report: scores with CIs, Δ vs the baseline."""
+    """(header, rows) of one metric of a direction's report: scores with CIs, each with its Δ vs the baseline."""
     systems = report["systems"]
-    header = ["language", "n", *(f"{s}" for s in systems), *(f"{s} Δ" for s in systems[1:])]
+    header = ["language", "n", *systems]
     rows = []
     for lang, result in [*report["results"].items(), ("average", report["average"])]:
-        rows.append([lang, str(result["n"]), *(_ci(result["scores"][s][metric]) for s in systems),
-                     *(_delta(result["deltas"][s][metric]) for s in systems[1:])])  # fmt: skip
+        label = f"{lang} {language_name(lang)}" if lang != "average" else lang
+        rows.append([label, str(result["n"]), *(_with_delta(_ci(result["scores"][s][metric]),
+                                                            result["deltas"].get(s, {}).get(metric), 2)
+                                                for s in systems)])  # fmt: skip
     return header, rows
 
 
@@ -80,7 +93,7 @@ def headline(probes: dict[str, dict[str, Any]], reports: dict[str, dict[str, Any
                       for s in systems[1:]]  # fmt: skip
         if forgetting:
             parts.append(f"{source} bits per byte (forgetting) " + ", ".join(forgetting))
-        lines.append(f"- **{lang}**: " + "; ".join(parts))
+        lines.append(f"- **{lang}** {language_name(lang)}: " + "; ".join(parts))
     return lines
 
 
@@ -92,8 +105,14 @@ def summary_markdown(probes: dict[str, Any], reports: dict[str, dict[str, Any]],
     """The summary page in Markdown (see the module docstring)."""
     intro = ("Does specializing the model help each target language? Δ are against the first system, with 95% "
              "bootstrap CIs; * marks a CI that excludes zero (p < 0.05).")
-    out = ["# Translation run: summary", "", intro, "", *headline(probes, reports, source), "",
-           "## Bits per byte (held-out text, lower is better)", "", *_table(*bpb_rows(probes, source)), ""]
+    out = ["# Translation run: summary", "", intro, "", *headline(probes, reports, source), ""]
+    warnings = list(dict.fromkeys(f"{d}: {w['text']}" for d, r in reports.items() for w in r.get("warnings", [])))
+    if warnings:
+        out += ["## Warnings", "", *(f"- {w}" for w in warnings), ""]
+    first = next(iter(reports.values()), None)
+    if first is not None:
+        out += ["## Setup", "", *(f"- {label}: {value}" for label, value in setup_items(first)), ""]
+    out += ["## Bits per byte (held-out text, lower is better)", "", *_table(*bpb_rows(probes, source)), ""]
     for direction, report in reports.items():
         out += [f"## {DIRECTION_TITLES[direction].format(source=source)}", ""]
         for metric, title in (("chrf", "chrF"), ("bleu", "BLEU"), ("chrf_pp", "chrF++")):
@@ -110,7 +129,8 @@ def _html(markdown: str) -> str:
     for line in markdown.splitlines() + [""]:
         if line.startswith("|"):
             if not line.startswith("|---"):
-                cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+                cells = [html.escape(c.strip()).replace(" Δ ", "<br><small>Δ ", 1) for c in line.strip("|").split("|")]
+                cells = [c + "</small>" if "<small>" in c else c for c in cells]
                 tag = "th" if not table else "td"
                 table.append("<tr>" + "".join(f"<{tag}>{c}</{tag}>" for c in cells) + "</tr>")
             continue
@@ -121,11 +141,12 @@ def _html(markdown: str) -> str:
             level = len(line) - len(line.lstrip("#"))
             body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
         elif line.startswith("- "):
-            body.append(f"<p>{html.escape(line[2:]).replace('**', '')}</p>")
+            body.append(f"<p>• {html.escape(line[2:]).replace('**', '')}</p>")
         elif line:
             body.append(f"<p>{html.escape(line)}</p>")
-    style = ("body{font-family:sans-serif;max-width:1300px;margin:auto;padding:1em}table{border-collapse:collapse;"
-             "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;white-space:nowrap}.scroll{overflow-x:auto}")
+    style = ("body{font-family:sans-serif;max-width:1280px;margin:auto;padding:1em}table{border-collapse:collapse;"
+             "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}small{color:#555}"
+             "td{white-space:nowrap}.scroll{overflow-x:auto}")
     return f"<!doctype html><meta charset='utf-8'><title>Translation run</title><style>{style}</style>" + "".join(body)
 
 

@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.polytune-installed
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: demo demo-llm test docs setup lint lock test-latest clean
+.PHONY: demo demo-llm test docs report-shots setup lint lock test-latest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ test: $(STAMP)
 # NO_MKDOCS_2_WARNING: Material's end-of-life banner, printed on every build, says nothing about the docs.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The report page as a reader sees it: headless Chromium at 1366 px (Debian: apt-get install -y chromium), PNGs in
+# runs/report-shots/. REPORT: a report folder or a stored report.json (default: runs/demo/report, else a demo-like one).
+report-shots: $(STAMP)
+	$(OFFLINE) $(BIN)/python tools/report_shots.py $(REPORT) --out runs/report-shots
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools

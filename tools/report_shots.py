@@ -143,7 +143,9 @@ def measure(html: Path, width: int = 1366) -> dict:
     from the top where the summary table ends (None without one), "height", "page_width"}."""
     with tempfile.TemporaryDirectory(prefix="report-probe-") as tmp:
         page = Path(tmp) / "page.html"
-        page.write_text(html.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+        text = html.read_text(encoding="utf-8")
+        text = text.replace("</body>", _PROBE + "</body>") if "</body>" in text else text + _PROBE
+        page.write_text(text, encoding="utf-8")
         done = _run(["--dump-dom", "--virtual-time-budget=3000", f"--window-size={width},900", page.as_uri()])
     found = re.search(r'<pre id="layout-probe">(.*?)</pre>', done.stdout, re.S)
     if found is None:

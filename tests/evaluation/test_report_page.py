@@ -227,5 +227,5 @@ def test_translation_summary_names_fits_and_warns(tmp_path):
     widest = max(line.count("|") - 1 for line in md.splitlines() if line.startswith("|"))
     assert widest == 2 + len(systems)  # language, n, a cell per system (was 2 + 3 + 2)
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
-    assert "<br><small>Δ " in html
+    assert "<br><small>Δ " in html and '<a href="into_target/report.html">' in html
     assert summary_markdown  # the module's API stays importable

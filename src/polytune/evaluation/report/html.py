@@ -101,7 +101,8 @@ def _summary(report: dict[str, Any]) -> dict[str, Any] | None:
 
 def _summary_note(report: dict[str, Any]) -> str:
     text = ("Best system: the one with the best Δ over the baseline in that row. Verdict: better / worse when the "
-            "paired test gives p < 0.05 that way, else unclear. ⚠: see the warnings.")
+            "paired test gives p < 0.05 that way, else unclear.")
+    text += " ⚠: see the warnings." if any(r["warned"] for r in summary_rows(report)) else ""
     ceiling = (report.get("extra") or {}).get("ceiling")
     if ceiling:
         text += (f" Share of ceiling: the baseline's and the best system's score / the task adapter's score on "

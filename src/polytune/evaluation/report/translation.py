@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from polytune.evaluation.report.summary import setup_items
 from polytune.io import read_json, write_json
 from polytune.langcodes import language_name
 
+LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")  # a Markdown link, [text](target)
 DIRECTION_TITLES = {"into_target": "{source} → target (writing the new language)",
                     "into_source": "target → {source} (reading it)"}  # fmt: skip
 
@@ -123,6 +125,11 @@ def summary_markdown(probes: dict[str, Any], reports: dict[str, dict[str, Any]],
     return "\n".join(out)
 
 
+def _page_link(found: re.Match) -> str:
+    target = found[2].replace("report.md", "report.html")
+    return f'<a href="{target}">{found[1].replace("report.md", "report.html")}</a>'
+
+
 def _html(markdown: str) -> str:
     """A plain page of the summary (tables and headings), readable without a Markdown viewer."""
     body, table = [], []
@@ -142,8 +149,8 @@ def _html(markdown: str) -> str:
             body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
         elif line.startswith("- "):
             body.append(f"<p>• {html.escape(line[2:]).replace('**', '')}</p>")
-        elif line:
-            body.append(f"<p>{html.escape(line)}</p>")
+        elif line:  # the links to the detailed reports become links to their pages
+            body.append("<p>" + LINK.sub(_page_link, html.escape(line)) + "</p>")
     style = ("body{font-family:sans-serif;max-width:1280px;margin:auto;padding:1em}table{border-collapse:collapse;"
              "font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}small{color:#555}"
              "td{white-space:nowrap}.scroll{overflow-x:auto}")

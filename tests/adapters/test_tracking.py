@@ -26,21 +26,24 @@ def _scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
 
 
 def test_language_adapter_curves_are_written_per_step(tmp_path, tiny_bert, synthetic_corpus):
+    class StopAtThree:  # any callback that stops training logs the event, early stopping's or a user's
+        def on_step(self, step, logs):
+            return step == 3
+
     cfg = LanguageAdapterConfig(base=str(tiny_bert), input=synthetic_corpus, lang="nya", out=tmp_path / "la" / "nya",
-                                max_steps=6, batch_size=8, eval_every=2, patience=1, max_eval_records=16,
-                                report_to="tensorboard", learning_rate=3.0)  # fmt: skip
-    summary = train_language_adapter(cfg)
+                                max_steps=6, batch_size=8, eval_every=2, patience=5, max_eval_records=16,
+                                report_to="tensorboard", learning_rate=3e-3)  # fmt: skip
+    summary = train_language_adapter(cfg, callbacks=[StopAtThree()])
     curves = _scalars(tmp_path / "la" / "tracking" / "nya")  # the default: tracking/ beside the output, run = its name
-    steps = list(range(1, summary["steps"] + 1))
+    assert summary["steps"] == 3
     for tag in PER_STEP:
-        assert [s for s, _ in curves[tag]] == steps, tag
+        assert [s for s, _ in curves[tag]] == [1, 2, 3], tag
     assert [v for _, v in curves["loss"]] == pytest.approx(
         __import__("json").loads((tmp_path / "la" / "nya" / "manifest.json").read_text())["losses"]["train"])
-    assert curves["learning_rate"][0][1] == pytest.approx(3.0)  # linear decay from the peak
+    assert curves["learning_rate"][0][1] == pytest.approx(3e-3)  # linear decay from the peak
     assert all(v > 0 for _, v in curves["tokens_per_second"])
-    assert [s for s, _ in curves["dev_loss"]] == [s for s in steps if s % 2 == 0]
-    # lr 3 wrecks the dev loss after its first measurement: patience 1 stops at step 4, and the curve says where.
-    assert summary["steps"] == 4 and curves["early_stop"] == [(4, 1.0)]
+    assert [s for s, _ in curves["dev_loss"]] == [2]  # measured at eval_every
+    assert curves["early_stop"] == [(3, 1.0)]
 
 
 def test_task_adapter_curves_carry_the_dev_metric(tmp_path, tiny_bert, synthetic_corpus):

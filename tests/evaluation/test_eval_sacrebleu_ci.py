@@ -114,3 +114,17 @@ def test_cli_on_text_files_equals_sacrebleu_confidence(tmp_path, capsys, monkeyp
         got = report["results"]["eng_Latn"]["scores"][system][metric.__class__.__name__.lower()]
         expected = metric.corpus_score(texts["base" if system == "a" else "tuned"], [texts["ref"]], n_bootstrap=200)
         assert got["ci"] == [float(expected._mean - expected._ci), float(expected._mean + expected._ci)]
+
+
+def test_an_interval_over_float32_scores_and_a_plain_zero():
+    """A chrF resample with no character n-gram scores a Python 0.0 beside float32 scores; the interval still forms
+    (it raised "don't know how to coerce float and float32" on a translation run with empty hypotheses)."""
+    import numpy as np
+
+    from polytune.evaluation.stats import _one_number_type, sacrebleu_interval
+
+    mixed = _one_number_type([np.float32(2.5), 0.0, np.float32(1.5)] * 20)
+    assert all(isinstance(v, np.float32) for v in mixed)
+    low, high, mean = sacrebleu_interval(mixed)
+    assert low <= mean <= high and mean == pytest.approx(4 / 3, rel=1e-6)
+    assert _one_number_type([1.0, 2.0]) == [1.0, 2.0]

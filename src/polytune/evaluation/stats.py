@@ -144,8 +144,7 @@ def sacrebleu_intervals(
     out = {}
     for name, scores in draws.items():
         if confidence == 0.95:
-            # chrF gives a float32 score, or a Python 0.0 for a resample without any n-gram: make them one type
-            low, high, mean = sacrebleu_interval([float(x.score) for x in scores])
+            low, high, mean = sacrebleu_interval(_one_number_type([x.score for x in scores]))
             out[name] = {"ci": (low, high), "mean": mean}
         else:
             values = np.array([x.score for x in scores], dtype=np.float64)
@@ -206,6 +205,15 @@ def randomization_p_value(delta: float, differences: np.ndarray) -> float:
     """
     extreme = int(np.sum(np.abs(differences) >= abs(delta) - 1e-9))  # tolerance: float noise must not decide ties
     return (extreme + 1) / (len(differences) + 1)
+
+
+def _one_number_type(values: list[Any]) -> list[Any]:
+    """chrF scores a resample as a numpy float32, but one without any character n-gram as a Python 0.0, and
+    `statistics.mean` refuses the mix (sacrebleu's own interval fails on it): such zeros become float32 too.
+    Scores of one type are returned as they are (BLEU's Python floats must keep their last bits)."""
+    if not any(isinstance(v, np.floating) for v in values):
+        return values
+    return [v if isinstance(v, np.floating) else np.float32(v) for v in values]
 
 
 def sacrebleu_interval(scores: Sequence[Any]) -> tuple[float, float, float]:

@@ -17,7 +17,7 @@ from polytune.adapters import lineage, methods, tracking
 from polytune.adapters.data import load_split
 from polytune.adapters.early_stop import early_stopping
 from polytune.adapters.loop import fit
-from polytune.adapters.saving import save_adapter
+from polytune.adapters.saving import process_state, save_adapter
 from polytune.adapters.tasks.base import TaskRun
 from polytune.config import TaskAdapterConfig
 from polytune.errors import ConfigError
@@ -72,9 +72,12 @@ def train_task_adapter(cfg: TaskAdapterConfig, callbacks: list[Any] | None = Non
     tracking.tracker_names(cfg.report_to)
     set_seed(cfg.seed)
     fields = {"label_field": cfg.label_field, "text_field": cfg.text_field}
+    limit = cfg.max_train_records
     if cfg.task in ("seq2seq", "causal_lm"):  # the prompt template names the input fields instead
         fields["text_field"] = None
-    train = load_split(cfg.input, cfg.lang, "train", cfg.max_train_records, **fields)
+        if limit is None:  # no label set to cover: read what the steps can see, spread over the split
+            limit = cfg.max_steps * cfg.batch_size * cfg.gradient_accumulation_steps * process_state().num_processes
+    train = load_split(cfg.input, cfg.lang, "train", limit, **fields)
     dev = load_split(cfg.input, cfg.lang, "dev", cfg.max_eval_records, **fields)
     parent = _parent(cfg, train)
     run = registry.load("task_types", cfg.task)(cfg, train, dev)  # a task type's run builder

@@ -35,3 +35,28 @@ def test_library_reports_are_silenced_and_polytune_says_it_in_one_line(minilm_pa
     assert "LOAD REPORT" not in quiet and "seem corrupted" not in quiet and "Loading weights" not in quiet
     lines = [line for line in quiet.splitlines() if line.strip()]
     assert len(lines) == 1 and "has no MLM head: initialized" in lines[0], quiet
+
+
+def test_only_known_library_warnings_are_hidden():
+    """The known noise (peft reading a deprecated transformers attribute) is hidden; any other warning of the same
+    libraries, such as the deprecation of a call polytune itself would make, still shows."""
+    import warnings
+
+    from polytune.cli.main import silence_libraries
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        silence_libraries()
+        for message in ("`is_gradient_checkpointing` is deprecated and will be removed in v6.",
+                        "`gradient_checkpointing_enable` is deprecated and will be removed in v6."):  # fmt: skip
+            warnings.warn_explicit(message, FutureWarning, "modeling_utils.py", 1, module="transformers.modeling_utils")
+    assert [str(w.message) for w in seen] == [
+        "`gradient_checkpointing_enable` is deprecated and will be removed in v6."]
+
+
+def test_a_command_module_that_fails_to_import_is_an_error_not_a_missing_command(monkeypatch):
+    from polytune.cli import main as cli
+
+    monkeypatch.setattr(cli, "SUBCOMMAND_MODULES", (*cli.SUBCOMMAND_MODULES, "no_such_command_module"))
+    with pytest.raises(ModuleNotFoundError, match="no_such_command_module"):
+        cli.build_parser()

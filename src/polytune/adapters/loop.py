@@ -114,7 +114,7 @@ class Run:
         if getattr(cfg, "gradient_checkpointing", False):
             # Recompute activations in the backward pass: less memory for long sequences, ~30% more compute.
             inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-            inner.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            inner.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
         self.model = model
         self.params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(self.params, lr=cfg.learning_rate, weight_decay=0.0)

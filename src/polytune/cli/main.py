@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import logging
 import os
+import re
 import sys
 import warnings
 
@@ -33,9 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allow-pickle", action="store_true",
                         help="load .bin/.pt model weights (torch weights_only loader) when a model has no safetensors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in SUBCOMMAND_MODULES:
-        if importlib.util.find_spec(f"polytune.cli.{name}") is not None:  # command groups still being built
-            importlib.import_module(f"polytune.cli.{name}").register(subparsers)
+    for name in SUBCOMMAND_MODULES:  # a module that fails to import is a bug to see, never a command to drop
+        importlib.import_module(f"polytune.cli.{name}").register(subparsers)
     return parser
 
 
@@ -53,22 +52,30 @@ def _known_failure(exc: Exception) -> str | None:
     return None
 
 
-# Libraries whose own reports (transformers' LOAD REPORT tables, "checkpoint seem corrupted" for the MLM head
-# polytune initializes on purpose, deprecation notes, a "Loading weights" bar per model, datasets' "Map" bars) read
-# like failures or noise to a user; polytune logs what matters in one line of its own and keeps its own progress
-# bars. --debug shows all of it.
+# Libraries whose own log reports (transformers' LOAD REPORT tables, "checkpoint seem corrupted" for the MLM head
+# polytune initializes on purpose, a "Loading weights" bar per model, datasets' "Map" bars) read like failures or
+# noise to a user; polytune logs what matters in one line of its own and keeps its own progress bars. --debug shows
+# all of it. Their log levels go to errors; their warnings do not: only the known ones below are hidden.
 CHATTY = ("transformers", "datasets", "huggingface_hub", "peft", "accelerate", "torch", "sentence_transformers")
+# (category, message start, module) of warnings that say nothing a polytune user can act on, each with its cause.
+KNOWN_NOISE = (
+    # peft's get_peft_model reads the deprecated attribute itself (peft_model.py); polytune never calls it.
+    (FutureWarning, "`is_gradient_checkpointing` is deprecated", r"transformers\.modeling_utils"),
+    # GPT-2's Conv1D layers: peft switches fan_in_fan_out on by itself and says so.
+    (UserWarning, "fan_in_fan_out is set to False but the target module is `Conv1D`", r"peft\..*"),
+)
 
 
 def silence_libraries() -> None:
-    """Errors only from CHATTY libraries' loggers and no warnings from their modules (before or after import)."""
+    """Errors only from CHATTY libraries' loggers, and the KNOWN_NOISE warnings hidden (before or after import)."""
     for name in ("TRANSFORMERS_VERBOSITY", "DATASETS_VERBOSITY", "HF_HUB_VERBOSITY"):
         os.environ.setdefault(name, "error")
     for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
         os.environ.setdefault(name, "1")
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.ERROR)
-        warnings.filterwarnings("ignore", module=rf"{name}(\..*)?$")
+    for category, message, module in KNOWN_NOISE:
+        warnings.filterwarnings("ignore", message=re.escape(message), category=category, module=module)
     if "transformers" in sys.modules:  # already imported: it read the environment then
         sys.modules["transformers"].logging.set_verbosity_error()
         sys.modules["transformers"].logging.disable_progress_bar()

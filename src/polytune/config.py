@@ -59,6 +59,20 @@ def _choice(value: Any, name: str, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}{hint}")
 
 
+BENCHMARKS = "data/benchmarks"  # inside the polytune package: one folder of YAML per standard benchmark
+
+
+def benchmark_names() -> tuple[str, ...]:
+    """The standard benchmarks polytune ships definitions of (evaluation/benchmarks: folders of YAML).
+
+    Example: "sib200" in benchmark_names() -> True
+    """
+    from importlib import resources
+
+    folder = resources.files("polytune").joinpath(BENCHMARKS)
+    return tuple(sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))))
+
+
 @dataclass
 class SourcesConfig:
     """Read Bible translations shipped by packages (and plain files) into JSONL records with splits."""
@@ -815,12 +829,12 @@ class EvalConfig:
     """Zero-shot evaluation of systems per language: every metric with bootstrap CIs, Δ vs baseline, plots."""
 
     base: str = _help("base model folder (or hub id)")
-    input: Path = _help("filtered corpus folder")
+    input: Path | None = _help("filtered corpus folder (not read with a benchmark)", default=None, kw_only=True)
     out: Path = _help("report folder: report.json, report.md")
     task_adapter: str | None = _help(
-        "task adapter folder (none: only the retrieval and intrinsic probes run, which need no task adapter)",
-        default=None,
-    )
+        "task adapter folder (none: only the retrieval and intrinsic probes run, which need no task adapter; with a "
+        "benchmark, a decoder base answers by log-likelihood or generation)", default=None,
+    )  # fmt: skip
     systems: list[SystemConfig] = _help("systems to compare: `{name, lang_adapter, task_adapter}`, each path with "
                                         "`{lang}` filled per language; a system's own `task_adapter` (e.g. one "
                                         "trained with its language adapter stacked) replaces the evaluation's",
@@ -869,10 +883,27 @@ class EvalConfig:
                                     default=0.15)  # fmt: skip
     probe_max_records: int | None = _help("retrieval and intrinsic: at most this many records per language "
                                           "(spread evenly; default: max_records)", default=None)  # fmt: skip
+    benchmark: str | None = _help(
+        "a standard benchmark instead of input: sib200, belebele, flores200, xnli, wikiann or tatoeba; each "
+        "language's test set comes from datasets.load_dataset (the Hugging Face Hub, cached after the first run, or "
+        "benchmark_path)", default=None,
+    )  # fmt: skip
+    benchmark_path: str | None = _help(
+        "where the benchmark's data is: a local folder laid out as the dataset's hub repository (a clone or a copy), "
+        "or another hub id (default: $POLYTUNE_BENCHMARKS/<benchmark> when that folder exists, else the benchmark's "
+        "own hub id)", default=None,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         self.base = check_resource(self.base)  # a zoo: or pkg: spec is resolved when the step runs
-        self.input, self.out = Path(self.input), Path(self.out)
+        if self.benchmark is not None:
+            _choice(self.benchmark, "benchmark", benchmark_names())
+            if self.suite is not None:
+                raise ConfigError("evaluation: a benchmark and a suite both choose the test data; give one of them")
+        elif self.input is None:
+            raise ConfigError("evaluation: give input (a filtered corpus folder) or a benchmark")
+        self.input = None if self.input is None else Path(self.input)
+        self.out = Path(self.out)
         self.systems = [
             s if isinstance(s, SystemConfig) else from_dict(SystemConfig, s, "system") for s in self.systems
         ]
@@ -904,8 +935,10 @@ class EvalConfig:
 
     @property
     def has_task(self) -> bool:
-        """A task adapter is evaluated (the evaluation's, or every system's own); else the probes alone run."""
-        return self.task_adapter is not None or any(s.task_adapter is not None for s in self.systems)
+        """A task adapter is evaluated (the evaluation's, or every system's own), or a benchmark's predictions are made
+        by the base itself; else the probes alone run."""
+        own = self.task_adapter is not None or any(s.task_adapter is not None for s in self.systems)
+        return own or self.benchmark is not None
 
     def _check_probes(self) -> None:
         """The probe settings: booleans, a layer index or depth share, a mask share, a source language."""
@@ -917,8 +950,9 @@ class EvalConfig:
             missing = [s.name for s in self.systems if s.task_adapter is None]
             raise ConfigError(f"evaluation: system {missing[0]!r} has no task adapter; give it one or set "
                               "task_adapter")
-        if self.task_adapter is None and not any(own) and not (self.retrieval or self.intrinsic):
-            raise ConfigError("evaluation: give a task_adapter, or turn on retrieval or intrinsic (they need none)")
+        if self.task_adapter is None and not any(own) and not (self.retrieval or self.intrinsic or self.benchmark):
+            raise ConfigError("evaluation: give a task_adapter, or turn on retrieval or intrinsic (they need none), "
+                              "or name a benchmark")
         layer = self.retrieval_layer
         if isinstance(layer, bool) or not isinstance(layer, (int, float)) or layer < 0 or (
                 isinstance(layer, float) and layer > 1):  # fmt: skip

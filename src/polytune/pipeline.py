@@ -176,8 +176,9 @@ def plan(raw: dict[str, Any]) -> list[Step]:
     if translation is not None:  # the task is translation (translation_plan.py)
         return steps + _translation_steps(raw, s, train_corpus, translation)
     steps += _adapter_steps(raw, s, train_corpus)
-    steps.append(Step("evaluation", "evaluation", "polytune.evaluation.report:run_eval", _eval_config(raw, s),
-                      w / "report" / "manifest.json"))
+    evaluation = _eval_config(raw, s)  # `benchmark:` evaluates on a standard benchmark instead of the corpus
+    run = "polytune.evaluation." + ("benchmarks:run_benchmark" if evaluation.benchmark else "report:run_eval")
+    steps.append(Step("evaluation", "evaluation", run, evaluation, w / "report" / "manifest.json"))
     return steps
 
 

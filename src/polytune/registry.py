@@ -1,9 +1,9 @@
 """Every extension point as one table: name -> "module:attr", imported only when that name is used.
 
-A new LID backend, metric, tokenizer family, balance strategy, augmentation, task type, objective or adapter
-method is its own module (or class) plus one row here. config.py validates names against these tables, the CLI
-lists them, and each stage builds what a name points at with `load(kind, name)`. This module imports nothing
-heavy (no torch, no stage): naming a thing never loads it.
+A new LID backend, metric, tokenizer family, balance strategy, augmentation, task type, objective, adapter
+method or benchmark task type is its own module (or class) plus one row here. config.py validates names against
+these tables, the CLI lists them, and each stage builds what a name points at with `load(kind, name)`. This module
+imports nothing heavy (no torch, no stage): naming a thing never loads it.
 
 Example: load("lid_backends", "langid") -> the LangidBackend class; names("balance_strategies") -> ("manual", ...)
 """
@@ -77,6 +77,15 @@ TABLES: dict[str, dict[str, str]] = {
         "denoise": "polytune.adapters.objectives.denoise:Denoise",
         "align": "polytune.adapters.objectives.align:Align",  # encoders: matched against the frozen base
     },
+    # A BenchmarkTask subclass (evaluation/benchmarks/tasks.py): how a standard benchmark's rows become records and
+    # how it is scored; a benchmark's _benchmark.yaml names its row (`task:`).
+    "benchmark_tasks": {
+        "classification": "polytune.evaluation.benchmarks.tasks:Classification",
+        "multiple_choice": "polytune.evaluation.benchmarks.tasks:MultipleChoice",
+        "translation": "polytune.evaluation.benchmarks.tasks:Translation",
+        "ner": "polytune.evaluation.benchmarks.tasks:NamedEntities",
+        "retrieval": "polytune.evaluation.benchmarks.tasks:Retrieval",
+    },
     # A row of adapters/methods.py (peft config builder, trainable-parameter test, how it composes).
     "adapter_methods": {
         "lora": "polytune.adapters.methods:LORA",
@@ -96,6 +105,7 @@ WHAT = {
     "task_types": "task type",
     "objectives": "objective",
     "adapter_methods": "adapter method",
+    "benchmark_tasks": "benchmark task type",
 }
 
 

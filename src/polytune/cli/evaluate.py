@@ -7,9 +7,12 @@ Two forms (the second is an argparse sub-subcommand; without it, `eval` predicts
     polytune eval score --predictions DIR --out DIR [--baseline NAME] [--bootstrap 1000] [--seed 13]
     polytune eval score --refs refs.tsv --hyp mt-a=a.tsv --hyp mt-b=b.tsv --out DIR [--metrics bleu chrf ter]
 
-`--retrieval --source-lang eng_Latn` and `--intrinsic` add the probes that need no task adapter (bitext retrieval
-acc@k, held-out LM loss); with them, --task-adapter may be left out. `--system NAME=PATTERN` adds a language
-adapter per language ('{lang}' becomes each language key); a bare NAME is the base with the task adapter alone.
+`--benchmark NAME` (sib200, belebele, flores200, xnli, wikiann, tatoeba) evaluates on a standard benchmark loaded with
+`datasets.load_dataset` instead of --input (`--benchmark-path` for a local copy); without --task-adapter a decoder
+base answers by itself. `--retrieval --source-lang eng_Latn` and `--intrinsic` add the probes that need no task
+adapter (bitext retrieval acc@k, held-out LM loss); with them, --task-adapter may be left out.
+`--system NAME=PATTERN` adds a language adapter per language ('{lang}' becomes each language key); a bare NAME is
+the base with the task adapter alone.
 `eval score` reads DIR/predictions/<system>/<lang>.jsonl (or DIR/<system>/<lang>.jsonl), lines {"id", "label",
 "pred"}; with --refs it imports TSV/JSONL/TXT files first.
 """
@@ -32,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "batch_size", "max_length", "metrics", "suite")  # fmt: skip
     add_config_flags(parser, EvalConfig, main, optional=("base", "input", "out"))
     parser.add_argument("--system", action="append", metavar="NAME[=PATTERN]", help="a system (repeatable)")
+    add_config_flags(parser.add_argument_group("standard benchmarks"), EvalConfig, ("benchmark", "benchmark_path"))
     _add_generation(parser)
     _add_probes(parser)
     add_config_flags(parser, EvalConfig, BOOTSTRAP)
@@ -98,13 +102,21 @@ def _run(args: argparse.Namespace) -> int:
     from polytune.errors import ConfigError
     from polytune.evaluation.report import run_eval
 
-    missing = [f"--{k.replace('_', '-')}" for k in ("base", "input", "out") if not getattr(args, k)]
-    if not (args.task_adapter or args.retrieval or args.intrinsic):
-        missing.append("--task-adapter (or --retrieval / --intrinsic)")
+    needed = ("base", "out") if args.benchmark else ("base", "input", "out")
+    missing = [f"--{k.replace('_', '-')}" for k in needed if not getattr(args, k)]
+    if not (args.task_adapter or args.retrieval or args.intrinsic or args.benchmark):
+        missing.append("--task-adapter (or --retrieval / --intrinsic), or --benchmark")
     if missing:
         raise ConfigError(f"eval: missing {', '.join(missing)} (or use `polytune eval score` on prediction files)")
     cfg = EvalConfig(systems=systems_from_specs(args.system or []), **config_options(args, EvalConfig))
-    _print(run_eval(cfg), args.out)
+    if cfg.benchmark is None:
+        _print(run_eval(cfg), args.out)
+        return 0
+    from polytune.evaluation.benchmarks import run_benchmark
+
+    report = run_benchmark(cfg)
+    for part, sub in report.get("parts", {"": report}).items():
+        _print(sub, f"{args.out}/{part}" if part else args.out)
     return 0
 
 

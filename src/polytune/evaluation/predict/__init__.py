@@ -125,9 +125,15 @@ def task_inputs(cfg: EvalConfig, lang: str | None = None) -> dict[str, Any]:
     """What the task adapter's manifest says about its inputs: task type, text field, label field, prompt; with
     systems of their own task adapters, the first system's for `lang` (every system's must agree).
 
+    Without any task adapter, a benchmark's base answers by itself (predict/zero_shot.py).
+
     Raises:
         ModelError: a task adapter is missing, corrupt or made for another base, or two disagree on the inputs.
     """
+    if cfg.task_adapter is None and all(s.task_adapter is None for s in cfg.systems) and cfg.benchmark:
+        from polytune.evaluation.predict.zero_shot import zero_shot_inputs
+
+        return zero_shot_inputs(cfg.benchmark)
     if cfg.task_adapter is not None and all(s.task_adapter is None for s in cfg.systems):
         return _inputs(read_adapter_manifest(cfg.task_adapter, cfg.base, "task"))
     found = {s.name: _inputs(read_adapter_manifest(task_adapter_path(cfg, s, lang or ""), cfg.base, "task"))
@@ -188,14 +194,17 @@ def _gold(record: dict[str, Any], task: str, label: str, text: str) -> Any:
     return [str(tag) for tag in value]
 
 
-def _predict_lang(cfg: EvalConfig, info: dict[str, Any], adapters: tuple[Path | None, Path],
-                  records: list[dict]) -> list:  # fmt: skip
+def _predict_lang(cfg: EvalConfig, info: dict[str, Any], adapters: tuple[Path | None, Path | None],
+                  records: list[dict], lang: str) -> list:  # fmt: skip
     """Predictions of base + language adapter + task adapter (`adapters`) for one language's records, on the GPU if
-    present."""
+    present; with no task adapter, of the base answering a benchmark by itself."""
     from polytune.evaluation.predict.tasks import predict_records
+    from polytune.evaluation.predict.zero_shot import ZERO_SHOT, predict_zero_shot
     from polytune.models import load_task_model
 
     lang_adapter, task_adapter = adapters
+    if info["task"] in ZERO_SHOT:
+        return predict_zero_shot(cfg, info, lang_adapter, records, lang)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if info["task"] == "sequence_classification":
         model, tokenizer, labels = load_classifier(cfg.base, task_adapter, lang_adapter)
@@ -236,12 +245,13 @@ def predict(cfg: EvalConfig) -> Path:
             for lang, records in data.items()}  # fmt: skip
     counts: dict[str, dict[str, int]] = {}
     # Every adapter folder exists before the first model loads.
-    adapters = {s.name: {lang: (lang_adapter_path(s, lang), task_adapter_path(cfg, s, lang)) for lang in langs}
-                for s in cfg.systems}  # fmt: skip
+    own = cfg.task_adapter is not None or any(s.task_adapter is not None for s in cfg.systems)
+    adapters = {s.name: {lang: (lang_adapter_path(s, lang), task_adapter_path(cfg, s, lang) if own else None)
+                         for lang in langs} for s in cfg.systems}  # fmt: skip
     for system in cfg.systems:
         for lang in langs:
             records = data[lang]
-            preds = _predict_lang(cfg, info, adapters[system.name][lang], records)
+            preds = _predict_lang(cfg, info, adapters[system.name][lang], records, lang)
             rows = (
                 {"id": r["id"], "lang": lang, "label": g, "pred": p}
                 for r, g, p in zip(records, gold[lang], preds, strict=True)

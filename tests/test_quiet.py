@@ -49,7 +49,8 @@ def test_only_known_library_warnings_are_hidden():
         silence_libraries()
         for message in ("`is_gradient_checkpointing` is deprecated and will be removed in v6.",
                         "`gradient_checkpointing_enable` is deprecated and will be removed in v6."):  # fmt: skip
-            warnings.warn_explicit(message, FutureWarning, "modeling_utils.py", 1, module="transformers.modeling_utils")
+            warnings.warn_explicit(message, FutureWarning, "modeling_utils.py", 1,
+                                   module="transformers.modeling_utils")
     assert [str(w.message) for w in seen] == [
         "`gradient_checkpointing_enable` is deprecated and will be removed in v6."]
 

@@ -44,7 +44,7 @@ from polytune.config import (  # noqa: E402
 )
 from polytune.corpus.sources import TRANSLATIONS, bible_records  # noqa: E402
 from polytune.corpus.translation import prompt_data, write_pairs  # noqa: E402
-from polytune.evaluation.report import run_eval  # noqa: E402
+from polytune.evaluation.run import run_eval  # noqa: E402
 from polytune.io import write_jsonl  # noqa: E402
 from polytune.langcodes import normalize  # noqa: E402
 from polytune.resources import resolve_resource  # noqa: E402

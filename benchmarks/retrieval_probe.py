@@ -25,8 +25,8 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 from polytune.config import EvalConfig, SourcesConfig  # noqa: E402
 from polytune.corpus.sources import write_sources  # noqa: E402
-from polytune.evaluation.report import run_eval  # noqa: E402
 from polytune.evaluation.retrieval import accuracy_at, retrieval_ranks  # noqa: E402
+from polytune.evaluation.run import run_eval  # noqa: E402
 from polytune.io import iter_records  # noqa: E402
 
 BIBLE = {"eng_Latn": "k", "nya_Latn": "chichewa", "ara_Arab": "y", "vie_Latn": "7"}

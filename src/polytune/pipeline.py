@@ -177,7 +177,7 @@ def plan(raw: dict[str, Any]) -> list[Step]:
         return steps + _translation_steps(raw, s, train_corpus, translation)
     steps += _adapter_steps(raw, s, train_corpus)
     evaluation = _eval_config(raw, s)  # `benchmark:` evaluates on a standard benchmark instead of the corpus
-    run = "polytune.evaluation." + ("benchmarks:run_benchmark" if evaluation.benchmark else "report:run_eval")
+    run = "polytune.evaluation." + ("benchmarks:run_benchmark" if evaluation.benchmark else "run:run_eval")
     steps.append(Step("evaluation", "evaluation", run, evaluation, w / "report" / "manifest.json"))
     return steps
 
@@ -194,7 +194,7 @@ def _translation_steps(raw: dict[str, Any], s: RunSettings, corpus: Path, settin
         steps.append(Step("adapters", name, "polytune.adapters:train_task_adapter", cfg, cfg.out / "manifest.json"))
     derived = {"base": s.base, "seed": s.seed, "source_lang": s.source_lang}
     for name, cfg in eval_configs(settings, w, s.target_langs, derived, lambda d: _section(raw, "evaluation", d)):
-        steps.append(Step("evaluation", name, "polytune.evaluation.report:run_eval", cfg, cfg.out / "manifest.json"))
+        steps.append(Step("evaluation", name, "polytune.evaluation.run:run_eval", cfg, cfg.out / "manifest.json"))
     return steps
 
 

@@ -13,7 +13,7 @@ from polytune.adapters import train_task_adapter
 from polytune.cli.main import main
 from polytune.config import EvalConfig, TaskAdapterConfig
 from polytune.errors import ConfigError
-from polytune.evaluation.report import run_eval
+from polytune.evaluation.run import run_eval
 
 WORDS = ("the", "lord", "said", "unto", "king", "people", "day", "and", "of", "son")
 

@@ -20,7 +20,7 @@ from polytune.cli.main import main
 from polytune.config import EvalConfig, TaskAdapterConfig
 from polytune.errors import ConfigError, InputError
 from polytune.evaluation.predict.tasks import generate_causal, generate_seq2seq
-from polytune.evaluation.report import run_eval
+from polytune.evaluation.run import run_eval
 from polytune.evaluation.scoring import choose_metrics
 from polytune.prompts import decoder_special_ids, prompt_ids
 

@@ -149,7 +149,7 @@ def adapters(tmp_path_factory, tiny_bert):
 
 @pytest.mark.slow
 def test_probes_alone_score_a_language_adapter_without_task_adapter(tmp_path, tiny_bert, corpus_with_gaps, adapters):
-    from polytune.evaluation.report import run_eval
+    from polytune.evaluation.run import run_eval
 
     report = run_eval(probe_config(tiny_bert, corpus_with_gaps, tmp_path / "a", adapters, max_records=None))
     assert report["metrics"] == [] and report["systems"] == ["base", "la", "vocab+la"]
@@ -181,7 +181,7 @@ def test_probes_alone_score_a_language_adapter_without_task_adapter(tmp_path, ti
 def test_probes_sit_beside_task_metrics(tmp_path, tiny_bert, synthetic_corpus, adapters):
     from polytune.adapters import train_task_adapter
     from polytune.config import TaskAdapterConfig
-    from polytune.evaluation.report import run_eval
+    from polytune.evaluation.run import run_eval
 
     task = tmp_path / "task"
     train_task_adapter(TaskAdapterConfig(base=str(tiny_bert), input=synthetic_corpus, lang="eng_Latn", out=task,

@@ -21,7 +21,7 @@ def task_adapter(tmp_path_factory, tiny_bert, synthetic_corpus):
 
 @pytest.mark.slow
 def test_run_eval_scores_what_predict_wrote(tmp_path, tiny_bert, synthetic_corpus, task_adapter):
-    from polytune.evaluation.report import run_eval
+    from polytune.evaluation.run import run_eval
 
     cfg = EvalConfig(
         base=str(tiny_bert), task_adapter=str(task_adapter), input=synthetic_corpus, out=tmp_path / "eval",
@@ -56,7 +56,7 @@ def test_cli_eval_run(tmp_path, tiny_bert, synthetic_corpus, task_adapter, capsy
 @pytest.mark.slow
 def test_the_source_ceiling_is_scored_and_each_target_read_against_it(tmp_path, tiny_bert, synthetic_corpus,
                                                                       task_adapter):  # fmt: skip
-    from polytune.evaluation.report import run_eval
+    from polytune.evaluation.run import run_eval
 
     cfg = EvalConfig(
         base=str(tiny_bert), task_adapter=str(task_adapter), input=synthetic_corpus, out=tmp_path / "eval",
@@ -84,7 +84,7 @@ def test_systems_with_task_adapters_of_their_own(tmp_path, tiny_bert, synthetic_
     import shutil
 
     from polytune.adapters import train_task_adapter
-    from polytune.evaluation.report import run_eval
+    from polytune.evaluation.run import run_eval
 
     other = tmp_path / "other"
     train_task_adapter(TaskAdapterConfig(base=str(tiny_bert), input=synthetic_corpus, lang="eng_Latn", out=other,

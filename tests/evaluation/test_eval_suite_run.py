@@ -163,7 +163,7 @@ def task_adapter(tmp_path_factory, tiny_bert, synthetic_corpus):
 
 @pytest.mark.slow
 def test_run_eval_with_suites_end_to_end(tmp_path, tiny_bert, synthetic_corpus, task_adapter):
-    from polytune.evaluation.report import run_eval
+    from polytune.evaluation.run import run_eval
 
     suites = tmp_path / "suites"
     write_suite(suites, "nya_Latn", split="dev", max_records=7, metrics=["accuracy"])

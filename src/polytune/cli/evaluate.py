@@ -100,7 +100,7 @@ def systems_from_specs(specs: list[str]) -> list:
 
 def _run(args: argparse.Namespace) -> int:
     from polytune.errors import ConfigError
-    from polytune.evaluation.report import run_eval
+    from polytune.evaluation.run import run_eval
 
     needed = ("base", "out") if args.benchmark else ("base", "input", "out")
     missing = [f"--{k.replace('_', '-')}" for k in needed if not getattr(args, k)]

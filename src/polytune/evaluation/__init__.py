@@ -8,7 +8,8 @@ from __future__ import annotations
 from polytune.evaluation.compare import compare_runs
 from polytune.evaluation.imports import score_files
 from polytune.evaluation.metrics import Metric, available_metrics, get_metric
-from polytune.evaluation.report import build_report, render_html, render_markdown, run_eval
+from polytune.evaluation.report import build_report, render_html, render_markdown
+from polytune.evaluation.run import run_eval
 from polytune.evaluation.stats import bootstrap_ci, paired_bootstrap
 
 __all__ = [

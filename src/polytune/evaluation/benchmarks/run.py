@@ -1,5 +1,5 @@
 """`polytune eval --benchmark NAME`: write the benchmark's languages as a corpus (data.py), then evaluate it as any
-corpus is evaluated (`report.build.run_eval`: predictions, metrics with bootstrap CIs, Δ and p-values vs the
+corpus is evaluated (`evaluation.run.run_eval`: predictions, metrics with bootstrap CIs, Δ and p-values vs the
 baseline, the report), with the source language's own score as the ceiling.
 
 Who answers: the task adapter (`task_adapter`, or each system's own) when one is given; without one, a decoder base
@@ -112,7 +112,7 @@ def run_benchmark(cfg: EvalConfig, extra: dict[str, Any] | None = None) -> dict[
         InputError: the data cannot be loaded or is not the benchmark's layout.
         ModelError: a model or adapter cannot be loaded.
     """
-    from polytune.evaluation.report.build import run_eval
+    from polytune.evaluation.run import run_eval
 
     spec = load_benchmark(str(cfg.benchmark))
     task = registry.load("benchmark_tasks", spec.task)()

@@ -9,7 +9,6 @@ from polytune.evaluation.report.build import (
     build_report,
     input_manifests,
     read_fertility,
-    run_eval,
     score_found,
     summary_lines,
 )
@@ -22,7 +21,6 @@ __all__ = [
     "read_fertility",
     "render_html",
     "render_markdown",
-    "run_eval",
     "score_found",
     "summary_lines",
 ]

@@ -12,9 +12,7 @@ Example: build_report("runs/demo/report", "/tmp/r", baseline="task-only")["avera
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,20 +22,19 @@ from polytune.errors import ConfigError, InputError, did_you_mean
 from polytune.evaluation.langinfo import TIER_SOURCE, describe, load_lang_info
 from polytune.evaluation.loading import align, load_predictions, predictions_root
 from polytune.evaluation.metrics import check_fit, get_metric
-from polytune.evaluation.probes import PROBES, probe_dir, probe_report, probe_summary, score_probes
+from polytune.evaluation.probes import probe_dir, probe_summary, score_probes
 from polytune.evaluation.report.checks import prediction_warnings
 from polytune.evaluation.report.html import render_html
 from polytune.evaluation.report.markdown import render_markdown
 from polytune.evaluation.report.per_class import per_class
 from polytune.evaluation.scoring import choose_metrics, score_metric
 from polytune.evaluation.stats import check_settings
-from polytune.evaluation.suites import suite_plan
 from polytune.io import atomic_path, file_hash, manifest, read_json, write_json
 from polytune.langcodes import language_name
-from polytune.resources import resolved
 
 CEILING, CEILING_SYSTEM = "ceiling", "task-adapter"  # the source-language report's folder and its one system
-__all__ = ["build_report", "input_manifests", "read_fertility", "run_eval", "score_found", "summary_lines"]
+__all__ = ["build_report", "input_manifests", "read_fertility", "report_counts", "score_found", "summary_lines",
+           "write_report"]
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -157,7 +154,8 @@ def score_found(
     report.update(score_probes(context.get("probes"), order, settings))
     # One JSON round trip: tuples become lists and paths strings, so the returned dict equals report.json.
     report = json.loads(json.dumps(report, default=str))
-    _write(Path(out), report, manifest("eval", config, inputs=context.get("input_paths", []), counts=_counts(report)))
+    made_by = manifest("eval", config, inputs=context.get("input_paths", []), counts=report_counts(report))
+    write_report(Path(out), report, made_by)
     return report
 
 
@@ -258,7 +256,7 @@ def input_manifests(paths: Sequence[Path]) -> dict[str, Any]:
     return found
 
 
-def _counts(report: dict[str, Any]) -> dict[str, int]:
+def report_counts(report: dict[str, Any]) -> dict[str, int]:
     return {
         "languages": len(report["languages"]),
         "systems": len(report["systems"]),
@@ -266,7 +264,7 @@ def _counts(report: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def _write(out: Path, report: dict[str, Any], made_by: dict[str, Any]) -> None:
+def write_report(out: Path, report: dict[str, Any], made_by: dict[str, Any]) -> None:
     """report.json, report.md, report.html, then manifest.json, each atomically (out may also hold predictions/)."""
     write_json(out / "report.json", report)
     for name, render in (("report.md", render_markdown), ("report.html", render_html)):
@@ -285,78 +283,3 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         parts += probe_summary(report, s)
         lines.append(f"{s}: " + ", ".join(parts))
     return lines + [f"warning: {w['text']}" for w in report.get("warnings", [])]
-
-
-def source_ceiling(cfg: Any) -> dict[str, Any] | None:
-    """The task adapter alone on the source language's own test split: the ceiling that zero-shot scores are read
-    against (report.json `extra.ceiling`; its own report in `<out>/ceiling/`).
-
-    None without a source language in the corpus, when the source is one of the evaluated languages already (listed,
-    or every corpus language when none is listed), or with a suite (its languages and splits are the suite's to set).
-    """
-    source = getattr(cfg, "source_lang", None)
-    if not source or cfg.suite or not cfg.langs or source in cfg.langs or not (Path(cfg.input) / source).is_dir():
-        return None
-    if cfg.task_adapter is None:  # systems with task adapters of their own: no one task to read a ceiling off
-        return None
-    from polytune.config import SystemConfig
-    from polytune.evaluation.predict import predict
-
-    sub = dataclasses.replace(cfg, langs=[source], systems=[SystemConfig(name=CEILING_SYSTEM)],
-                              out=Path(cfg.out) / CEILING, baseline=CEILING_SYSTEM, retrieval=False,
-                              intrinsic=False)  # fmt: skip
-    report = build_report(predict(sub), sub.out, metrics=getattr(cfg, "metrics", None) or None,
-                          n_resamples=cfg.bootstrap, seed=cfg.seed, langs=[source], config=sub)  # fmt: skip
-    result = report["results"][source]
-    return {"lang": source, "n": result["n"], "split": cfg.split, "scores": result["scores"][CEILING_SYSTEM]}
-
-
-def run_eval(cfg: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Predict with every system of an EvalConfig, then score the predictions into `cfg.out`.
-
-    Fertility comes from cfg.fertility, else `<cfg.out>/../analysis/fertility.json` when present; corpus sizes
-    from the manifest of cfg.input. With cfg.suite, each language's split, label field, record limit and metrics
-    come from its suite (see suites.suite_plan), checked before any model loads.
-
-    Args:
-        cfg: a polytune.config.EvalConfig.
-        extra: JSON-able additions for report.json.
-
-    Returns:
-        The report (the content of `cfg.out/report.json`).
-
-    Raises:
-        InputError: inputs or suites are missing or malformed.
-        ConfigError: a suite contradicts the config, or a language has no suite.
-        ModelError: a model or adapter cannot be loaded.
-    """
-    cfg = resolved(cfg)  # a zoo: or pkg: base becomes its folder (the manifest records the folder)
-    plan = suite_plan(cfg)  # a bad suite fails here, before predict imports torch or loads a model
-    # predict pulls torch and transformers: import it only when predicting, so scoring stays light.
-    from polytune.evaluation.predict import predict
-    from polytune.evaluation.predict.probes import run_probes
-
-    fertility = getattr(cfg, "fertility", None)
-    default_fertility = Path(cfg.out).parent / "analysis" / "fertility.json"
-    if fertility is None and default_fertility.is_file():
-        fertility = default_fertility
-    if cfg.retrieval or cfg.intrinsic:
-        run_probes(cfg)
-    else:  # probes of an earlier run must not show up in this report
-        shutil.rmtree(Path(cfg.out) / PROBES, ignore_errors=True)
-    if not cfg.has_task:
-        settings = {"n_resamples": cfg.bootstrap, "seed": cfg.seed, "confidence": 0.95, "significance": "bootstrap"}
-        report = probe_report(cfg, settings, extra)
-        _write(Path(cfg.out), report, manifest("eval", cfg, inputs=[Path(cfg.out) / PROBES], counts=_counts(report)))
-        return report
-    pred_dir = predict(cfg)
-    ceiling = source_ceiling(cfg)
-    if ceiling is not None:
-        extra = {**(extra or {}), "ceiling": ceiling}
-    return build_report(
-        pred_dir, cfg.out, baseline=cfg.baseline, metrics=getattr(cfg, "metrics", None) or None,
-        n_resamples=cfg.bootstrap, seed=cfg.seed, extra=extra, systems=[s.name for s in cfg.systems],
-        langs=list(plan) or cfg.langs or None, config=cfg, fertility=fertility, corpus=cfg.input,
-        lang_info=getattr(cfg, "lang_info", None), significance=getattr(cfg, "significance", "bootstrap"),
-        suites=plan or None,
-    )  # fmt: skip

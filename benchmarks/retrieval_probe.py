@@ -46,7 +46,7 @@ def bible_corpus(root: Path, langs: list[str]) -> Path:
 def probe(base: str, corpus: Path, out: Path, langs: list[str], layer: float, records: int) -> dict:
     start = time.perf_counter()
     cfg = EvalConfig(base=base, input=corpus, out=out, langs=langs, retrieval=True, source_lang="eng_Latn",
-                     retrieval_layer=layer, max_records=records, bootstrap=1000,
+                     retrieval_depth=layer, max_records=records, bootstrap=1000,
                      systems=[{"name": "base"}])  # fmt: skip
     section = run_eval(cfg)["retrieval"]
     seconds = time.perf_counter() - start

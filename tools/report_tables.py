@@ -112,10 +112,17 @@ def retrieval(report: dict) -> str:
         cells += [_delta(res["deltas"][s]["t2s@1"]) for s in others]
         cells.append(" / ".join(_num(sc[s]["t2s@10"]["score"]) for s in systems))
         lines.append("| " + " | ".join([label, *cells]) + " |")
-    lines += ["", f"Layer {probe['layer']} of {probe['n_layers']} (`retrieval_layer: {probe['layer_setting']}`), "
+    lines += ["", f"Layer {probe['layer']} of {probe['n_layers']} (`{_layer_setting(probe['layer_setting'])}`), "
               f"{probe['pooling']} pooling; t→s: each target verse against the {probe['source_lang']} verses, s→t "
               "the other way; scores in %."]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _layer_setting(setting) -> str:
+    """The layer setting as a config line: reports before retrieval_depth held one number (a float was a share)."""
+    if isinstance(setting, str):
+        return setting.replace(" ", ": ", 1)
+    return f"retrieval_depth: {setting}" if isinstance(setting, float) else f"retrieval_layer: {setting}"
 
 
 KINDS = {"classification": classification, "deltas": deltas, "retrieval": retrieval}

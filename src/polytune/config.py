@@ -875,9 +875,13 @@ class EvalConfig:
     source_lang: str | None = _help("the task's source language: retrieval pairs the targets with it, and the task "
                                     "adapter alone on its own split is the report's ceiling (polytune run: the "
                                     "top-level source_lang)", default=None)  # fmt: skip
-    retrieval_layer: int | float = _help(
-        "retrieval: hidden states pooled, an index (0: embedding output, N: last of N layers) or a share of the "
-        "depth (float in [0, 1]); 0.667 = layer 8 of 12 as in XTREME and Glot500's SR-B, 4 of 6", default=0.667,
+    retrieval_layer: int | None = _help(
+        "retrieval: the hidden states pooled, by index (0: the embedding output, N: the last of N layers); None: "
+        "retrieval_depth decides", default=None,
+    )  # fmt: skip
+    retrieval_depth: float = _help(
+        "retrieval, when retrieval_layer is None: the layer as a share of the depth, rounded; 0.667 = layer 8 of 12 "
+        "as in XTREME and Glot500's SR-B, 4 of 6; 1.0 = the last layer", default=0.667,
     )  # fmt: skip
     mask_probability: float = _help("intrinsic, encoders: share of tokens masked (at least one per record)",
                                     default=0.15)  # fmt: skip
@@ -953,12 +957,12 @@ class EvalConfig:
         if self.task_adapter is None and not any(own) and not (self.retrieval or self.intrinsic or self.benchmark):
             raise ConfigError("evaluation: give a task_adapter, or turn on retrieval or intrinsic (they need none), "
                               "or name a benchmark")
-        layer = self.retrieval_layer
-        if isinstance(layer, bool) or not isinstance(layer, (int, float)) or layer < 0 or (
-                isinstance(layer, float) and layer > 1):  # fmt: skip
-            raise ConfigError(
-                f"retrieval_layer must be a layer index (0, 1, ...) or a share of the depth in [0, 1], got {layer!r}"
-            )
+        layer, depth = self.retrieval_layer, self.retrieval_depth
+        if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int) or layer < 0):
+            raise ConfigError(f"retrieval_layer must be a layer index (0, 1, ...), got {layer!r}; for a share of the "
+                              "depth set retrieval_depth (e.g. 0.667, or 1.0 for the last layer)")  # fmt: skip
+        if isinstance(depth, bool) or not isinstance(depth, (int, float)) or not 0 <= depth <= 1:
+            raise ConfigError(f"retrieval_depth must be a share of the depth in [0, 1], got {depth!r}")
         if not isinstance(self.mask_probability, (int, float)) or not 0 < self.mask_probability < 1:
             raise ConfigError(f"mask_probability must be between 0 and 1 (exclusive), got {self.mask_probability!r}")
         if self.probe_max_records is not None:

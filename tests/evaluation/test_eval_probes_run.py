@@ -202,7 +202,7 @@ def test_probes_sit_beside_task_metrics(tmp_path, tiny_bert, synthetic_corpus, a
     [
         (["--source-lang", "swh"], "source language swh_Latn is not in the corpus"),
         (["--source-lang", "eng", "--retrieval-layer", "3"], "retrieval_layer 3 is out of range"),
-        (["--source-lang", "eng", "--retrieval-layer", "1.5"], "retrieval_layer must be"),
+        (["--source-lang", "eng", "--retrieval-depth", "1.5"], "retrieval_depth must be"),
         ([], "retrieval needs source_lang"),
     ],
 )

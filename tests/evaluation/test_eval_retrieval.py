@@ -87,17 +87,24 @@ def test_ids_without_counterpart_are_skipped_and_counted():
 
 
 @pytest.mark.parametrize(
-    "setting, layers, expected",
-    [(0.667, 12, 8), (0.667, 6, 4), (0.0, 6, 0), (1.0, 6, 6), (8, 12, 8), (0, 2, 0), (2, 2, 2), (0.5, 2, 1)],
-)
-def test_layer_settings(setting, layers, expected):
-    assert resolve_layer(setting, layers) == expected
+    "layer, depth, layers, expected",
+    [(None, 0.667, 12, 8), (None, 0.667, 6, 4), (None, 0.0, 6, 0), (None, 1.0, 6, 6), (None, 1, 6, 6),
+     (8, 0.667, 12, 8), (0, 0.667, 2, 0), (2, 0.667, 2, 2), (None, 0.5, 2, 1), (1, 1.0, 6, 1)],
+)  # fmt: skip
+def test_layer_settings(layer, depth, layers, expected):
+    """An index and a share are two settings: retrieval_layer 1 is the first layer, retrieval_depth 1 the last."""
+    assert resolve_layer(layer, depth, layers) == expected
 
 
-@pytest.mark.parametrize("setting", [7, -1, 1.5, -0.1, True, "8"])
-def test_bad_layer_settings_are_config_errors(setting):
-    with pytest.raises(ConfigError, match="retrieval_layer"):
-        resolve_layer(setting, 6)
+@pytest.mark.parametrize(
+    ("layer", "depth", "name"),
+    [(7, 0.5, "retrieval_layer"), (-1, 0.5, "retrieval_layer"), (1.0, 0.5, "retrieval_layer"),
+     (True, 0.5, "retrieval_layer"), ("8", 0.5, "retrieval_layer"), (None, 1.5, "retrieval_depth"),
+     (None, -0.1, "retrieval_depth"), (None, True, "retrieval_depth")],
+)  # fmt: skip
+def test_bad_layer_settings_are_config_errors(layer, depth, name):
+    with pytest.raises(ConfigError, match=name):
+        resolve_layer(layer, depth, 6)
 
 
 def test_ratio_table_cis_contain_points_and_a_system_against_itself_has_p_1():
@@ -131,8 +138,9 @@ def write_probes(root, systems, ranks, losses):
                 lines = [json.dumps({"id": str(i), **dict(zip(fields, r, strict=True))}) for i, r in enumerate(rows)]
                 path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     meta = {"systems": systems,
-            "retrieval": {"source_lang": "eng_Latn", "layer": 4, "n_layers": 6, "layer_setting": 0.667,
-                          "pooling": "mean", "source_encoder": "base", "languages": langs,
+            "retrieval": {"source_lang": "eng_Latn", "layer": 4, "n_layers": 6,
+                          "layer_setting": "retrieval_depth 0.667", "pooling": "mean", "source_encoder": "base",
+                          "languages": langs,
                           "skipped": dict.fromkeys(langs, 2)},
             "intrinsic": {"objective": "mlm", "unit": "nats per masked token", "mask_probability": 0.15,
                           "languages": langs}}  # fmt: skip

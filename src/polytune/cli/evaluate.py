@@ -60,23 +60,12 @@ def _add_generation(parser: argparse.ArgumentParser) -> None:
     add_config_flags(group, EvalConfig, ("num_beams", "max_new_tokens", "length_penalty", "no_repeat_ngram_size"))
 
 
-def _layer(value: str) -> int | float:
-    """`--retrieval-layer 8` is an index, `--retrieval-layer 0.667` a share of the depth."""
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return float(value)
-        except ValueError:
-            message = f"expected a layer index or a share of the depth, got {value!r}"
-            raise argparse.ArgumentTypeError(message) from None
-
-
 def _add_probes(parser: argparse.ArgumentParser) -> None:
     """The probes that need no task adapter (bitext retrieval, intrinsic LM loss)."""
     group = parser.add_argument_group("probes (need no task adapter: --task-adapter may be left out)")
-    names = ("retrieval", "intrinsic", "source_lang", "retrieval_layer", "mask_probability", "probe_max_records")
-    add_config_flags(group, EvalConfig, names, parse={"retrieval_layer": _layer})
+    names = ("retrieval", "intrinsic", "source_lang", "retrieval_layer", "retrieval_depth", "mask_probability",
+             "probe_max_records")
+    add_config_flags(group, EvalConfig, names)
 
 
 def _print(report: dict, out: str) -> None:

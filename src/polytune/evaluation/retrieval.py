@@ -23,27 +23,26 @@ KS = (1, 10)
 DIRECTIONS = ("t2s", "s2t")  # target queries against source candidates, and the reverse
 
 
-def resolve_layer(layer: int | float, n_layers: int) -> int:
-    """The hidden-states index a `retrieval_layer` setting names in a model of `n_layers` layers.
+def resolve_layer(layer: int | None, depth: float, n_layers: int) -> int:
+    """The hidden-states index of a model of `n_layers` layers: `layer` itself (0: the embedding output, n_layers:
+    the last layer), or without one the share `depth` of the depth, rounded (2/3 gives 8 of 12, XTREME's and
+    Glot500's layer, and 4 of 6). Two settings, so that 1 (the first layer) and 1.0 (the last) cannot be confused.
 
-    An int is an index into the hidden states (0: the embedding output, n_layers: the last layer); a float in [0, 1]
-    is a share of the depth, rounded (2/3 gives 8 of 12, XTREME's and Glot500's layer, and 4 of 6).
-
-    Example: resolve_layer(0.6667, 6) -> 4; resolve_layer(8, 12) -> 8
+    Example: resolve_layer(None, 0.6667, 6) -> 4; resolve_layer(8, 0.667, 12) -> 8
 
     Raises:
-        ConfigError: an index outside 0..n_layers, a share outside [0, 1], or not a number.
+        ConfigError: an index outside 0..n_layers, a share outside [0, 1], or a value of the wrong kind.
     """
-    if isinstance(layer, bool) or not isinstance(layer, int | float):
-        raise ConfigError(f"retrieval_layer must be a layer index or a share of the depth in [0, 1], got {layer!r}")
-    if isinstance(layer, float):
-        if not 0.0 <= layer <= 1.0:
-            raise ConfigError(f"retrieval_layer {layer} is a share of the depth: give one in [0, 1] or a whole index")
-        return int(round(layer * n_layers))
+    if layer is None:
+        if isinstance(depth, bool) or not isinstance(depth, int | float) or not 0.0 <= depth <= 1.0:
+            raise ConfigError(f"retrieval_depth must be a share of the depth in [0, 1], got {depth!r}")
+        return int(round(depth * n_layers))
+    if isinstance(layer, bool) or not isinstance(layer, int):
+        raise ConfigError(f"retrieval_layer must be a layer index (0, 1, ...), got {layer!r}; for a share of the "
+                          "depth set retrieval_depth")  # fmt: skip
     if not 0 <= layer <= n_layers:
-        raise ConfigError(
-            f"retrieval_layer {layer} is out of range: the model has {n_layers} layers (give 0..{n_layers} or a share)"
-        )
+        raise ConfigError(f"retrieval_layer {layer} is out of range: the model has {n_layers} layers (give "
+                          f"0..{n_layers}, or a share of the depth as retrieval_depth)")  # fmt: skip
     return layer
 
 

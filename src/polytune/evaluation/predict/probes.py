@@ -1,12 +1,14 @@
 """Run the probes that need no task adapter, for every system and language, and write what they measured:
 
 - retrieval: the eval records of each target language and their source-language counterparts (same `id`) are
-  embedded (mean-pooled hidden states of cfg.retrieval_layer); `<out>/probes/retrieval/<system>/<lang>.jsonl` holds
-  per pair the rank of the translation in both directions. Source sentences are always encoded by the base (the
-  representation the task adapter was trained on; a language adapter is for its own language), targets by the
-  system, so the probe asks what zero-shot transfer needs: does the adapted target land next to its translation?
+  embedded (mean-pooled hidden states of the layer cfg.retrieval_layer or cfg.retrieval_depth names);
+  `<out>/probes/retrieval/<system>/<lang>.jsonl` holds per pair the rank of the translation in both directions.
+  Source sentences are always encoded by the base (the representation the task adapter was trained on; a language
+  adapter is for its own language), targets by the system, so the probe asks what zero-shot transfer needs: does
+  the adapted target land next to its translation?
 - intrinsic: `<out>/probes/intrinsic/<system>/<lang>.jsonl` holds per record the summed NLL and the predicted
-  tokens: masked LM with a seeded mask (encoders), next-token loss (decoders).
+  tokens (decoders: every token of the text, and its UTF-8 bytes): masked LM with a seeded mask (encoders),
+  next-token loss (decoders).
 
 `<out>/probes/manifest.json` records the settings (resolved layer, source language, skipped ids) for scoring.
 """
@@ -88,6 +90,13 @@ def _probe_system(cfg: EvalConfig, system: Any, lang: str, work: dict[str, Any],
     log.info("probed %s / %s", system.name, lang)
 
 
+def _layer_setting(cfg: EvalConfig) -> str:
+    """How the layer was asked for, as the report's note shows it. Example: "retrieval_depth 0.667"."""
+    if cfg.retrieval_layer is not None:
+        return f"retrieval_layer {cfg.retrieval_layer}"
+    return f"retrieval_depth {cfg.retrieval_depth}"
+
+
 def run_probes(cfg: EvalConfig) -> Path:
     """Write retrieval and/or intrinsic probe files for every system of cfg and every language.
 
@@ -113,7 +122,7 @@ def run_probes(cfg: EvalConfig) -> Path:
     if cfg.retrieval:
         work["pairs"], skipped = _pairs(cfg, retrieval_langs)
         depth = n_layers(load_config(cfg.base))
-        work["layer"] = resolve_layer(cfg.retrieval_layer, depth)  # before any weights load
+        work["layer"] = resolve_layer(cfg.retrieval_layer, cfg.retrieval_depth, depth)  # before any weights load
     if cfg.intrinsic and lm_objective(cfg.base) == "denoise":
         raise ConfigError(f"intrinsic: {cfg.base} is an encoder-decoder; the LM-loss probe takes encoders or decoders")
     for system in cfg.systems:  # every adapter folder exists before the first model loads
@@ -127,7 +136,7 @@ def run_probes(cfg: EvalConfig) -> Path:
         work["source"] = {lang: embed(model, tokenizer, texts, work["layer"], cfg.batch_size, cfg.max_length)
                           for lang, texts in sources.items()}  # fmt: skip
         meta["retrieval"] = {"source_lang": cfg.source_lang, "layer": work["layer"], "n_layers": depth,
-                             "layer_setting": cfg.retrieval_layer, "pooling": "mean", "source_encoder": "base",
+                             "layer_setting": _layer_setting(cfg), "pooling": "mean", "source_encoder": "base",
                              "skipped": skipped, "languages": retrieval_langs}  # fmt: skip
     if cfg.intrinsic:
         unit = "nats per masked token" if objective == "mlm" else "nats per token; bits per UTF-8 byte"

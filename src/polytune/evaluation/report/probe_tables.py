@@ -50,7 +50,7 @@ def retrieval_tables(report: dict[str, Any]) -> list[dict[str, Any]]:
     src = section["source_lang"]
     note = (
         f"Bitext retrieval against {src} (records with the same id): cosine similarity of mean-pooled hidden states "
-        f"of layer {section['layer']} of {section['n_layers']} (setting {section['layer_setting']}); {src} is "
+        f"of layer {section['layer']} of {section['n_layers']} ({section['layer_setting']}); {src} is "
         "encoded by the base, targets by each system. Accuracy in % over the pairs, CIs from bootstrap over queries; "
         "skipped: target records without a counterpart."
     )

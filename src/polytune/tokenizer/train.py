@@ -1,14 +1,16 @@
 """SentencePiece training from an iterator of texts: deterministic, memory-bounded, safe on tiny corpora.
 
-Determinism: one thread, a fixed sampling seed (`set_random_generator_seed`) and no file names in the model
-(the model is written through `model_writer`, so the trainer spec records no temp path): the same texts,
-settings and seed give the same .model bytes.
+Determinism: one thread, a sentence sample drawn by polytune with the caller's seed, and no file names in the
+model (the model is written through `model_writer`, so the trainer spec records no temp path): the same texts,
+settings and seed give the same .model bytes. The sample is polytune's own because SentencePiece 0.2.3's
+sampler ignores `set_random_generator_seed`: every seed gave the same model.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -65,7 +67,8 @@ def train_sentencepiece(
         character_coverage: share of characters covered by the vocabulary; the rarest rest maps to <unk>.
         seed: seed of the sentence sampling and of the trainer.
         name: file name of the model, without `.model`.
-        input_sentence_size: sample at most this many sentences (bounds memory on large corpora).
+        input_sentence_size: sample at most this many sentences (bounds memory on large corpora); the sample
+            is a uniform one (reservoir sampling) drawn with `seed`.
         normalization_rule_name: SentencePiece normalization; "identity" when the text is already normalized.
         max_sentence_length: longer sentences (in bytes) are skipped by the trainer.
 
@@ -96,18 +99,16 @@ def train_sentencepiece(
             raise
 
     buffer = io.BytesIO()
-    spm.set_random_generator_seed(seed)
+    spm.set_random_generator_seed(seed)  # the trainer's own draws, if any
     try:
         spm.SentencePieceTrainer.train(
-            sentence_iterator=sentences(),
+            sentence_iterator=_sample(sentences(), input_sentence_size, seed),
             model_writer=buffer,
             vocab_size=vocab_size,
             model_type=model_type,
             character_coverage=character_coverage,
             hard_vocab_limit=False,
-            # SentencePiece rejects sizes in 1..100; 0 means "no sampling".
-            input_sentence_size=input_sentence_size if input_sentence_size > 100 else 0,
-            shuffle_input_sentence=True,
+            input_sentence_size=0,  # the sample is drawn above
             num_threads=1,
             normalization_rule_name=normalization_rule_name,
             max_sentence_length=max_sentence_length,
@@ -127,6 +128,23 @@ def train_sentencepiece(
         Path(tmp).write_bytes(buffer.getvalue())
     logger.info("trained %s SentencePiece on %d sentences: %s", model_type, counter["sentences"], path)
     return path
+
+
+def _sample(sentences: Iterator[str], size: int, seed: int) -> Iterator[str]:
+    """Yield all of `sentences` when `size` <= 0, else a uniform sample of at most `size` (reservoir sampling)."""
+    if size <= 0:
+        yield from sentences
+        return
+    rng = random.Random(seed)
+    reservoir: list[str] = []
+    for seen, text in enumerate(sentences):
+        if seen < size:
+            reservoir.append(text)
+        else:
+            slot = rng.randrange(seen + 1)
+            if slot < size:
+                reservoir[slot] = text
+    yield from reservoir
 
 
 def train_from_corpus(

@@ -141,7 +141,7 @@ def run_seed(work: Path, base: str, target: str, names: list[str], seed: int, bu
             task_adapter(work, base, target, direction, las.get(name), seed, budget, root / "task" / direction / name)
     common = {"base": base, "seed": seed, "bootstrap": budget["resamples"], "batch_size": 16, "max_length": 128}
     for direction in DIRECTIONS:
-        systems = [SystemConfig(name, task_adapter=str(root / "task" / direction / name),
+        systems = [SystemConfig(name=name, task_adapter=str(root / "task" / direction / name),
                                 lang_adapter=None if name not in las else str(las[name])) for name in names]
         report = run_eval(EvalConfig(input=work / "pairs" / direction, out=root / "report" / direction,
                                      systems=systems, langs=[target], metrics=["chrf", "bleu"],
@@ -149,7 +149,7 @@ def run_seed(work: Path, base: str, target: str, names: list[str], seed: int, bu
                                      no_repeat_ngram_size=4, label_field="target", **common))  # fmt: skip
         for name in names:
             out.setdefault(name, {})[direction] = scores(report, target, name, ("chrf", "bleu"))
-    probes = [SystemConfig("base")] + [SystemConfig(name, lang_adapter=str(las[name])) for name in las]
+    probes = [SystemConfig(name="base")] + [SystemConfig(name=name, lang_adapter=str(las[name])) for name in las]
     report = run_eval(EvalConfig(input=work / "corpus", out=root / "report" / "probes", systems=probes,
                                  langs=[target, SOURCE], intrinsic=True, max_records=budget["probe"],
                                  **common))  # fmt: skip

@@ -93,11 +93,12 @@ def test_an_architecture_without_a_default_asks_for_target_modules():
     from polytune.adapters.methods import target_modules
     from polytune.errors import ModelError
 
-    cfg = LanguageAdapterConfig(base="x", lang="nya")
+    cfg = LanguageAdapterConfig(input="in.jsonl", out="out", base="x", lang="nya")
     model = SimpleNamespace(config=SimpleNamespace(model_type="made_up"))
     with pytest.raises(ModelError, match="no default target_modules for a made_up base; set target_modules"):
         target_modules(cfg, model)
-    assert target_modules(LanguageAdapterConfig(base="x", lang="nya", target_modules=["a"]), model) == ["a"]
+    named = LanguageAdapterConfig(input="in.jsonl", out="out", base="x", lang="nya", target_modules=["a"])
+    assert target_modules(named, model) == ["a"]
 
 
 def test_replay_mixes_source_text_into_the_language_adapter(decoders, tmp_path, synthetic_corpus):

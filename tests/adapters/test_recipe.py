@@ -90,7 +90,7 @@ def test_cli_task_with_a_missing_language_adapter_exits_2(tmp_path, tiny_bert, s
                                            ({"gradient_accumulation_steps": 0}, "gradient_accumulation_steps")])
 def test_training_options_are_checked(tiny_bert, kw, match):
     with pytest.raises(ConfigError, match=match):
-        TaskAdapterConfig(base=str(tiny_bert), **kw)
+        TaskAdapterConfig(input="in.jsonl", out="out", base=str(tiny_bert), **kw)
 
 
 def test_accumulation_and_checkpointing_train_as_one_plain_batch(tmp_path, tiny_bert, synthetic_corpus, caplog):

@@ -83,13 +83,13 @@ def test_improved_is_strict():
 
 
 def test_eval_every_and_patience_are_shared_training_keys(tiny_bert):
-    cfg = TaskAdapterConfig(base=str(tiny_bert), eval_every=5, patience=2)
+    cfg = TaskAdapterConfig(input="in.jsonl", out="out", base=str(tiny_bert), eval_every=5, patience=2)
     assert (cfg.eval_every, cfg.patience) == (5, 2)
     for kw, name in (({"eval_every": 0}, "eval_every"), ({"patience": 0}, "patience")):
         with pytest.raises(ConfigError, match=name):
-            TaskAdapterConfig(base=str(tiny_bert), **kw)
+            TaskAdapterConfig(input="in.jsonl", out="out", base=str(tiny_bert), **kw)
         with pytest.raises(ConfigError, match=name):
-            LanguageAdapterConfig(base=str(tiny_bert), lang="nya", **kw)
+            LanguageAdapterConfig(input="in.jsonl", out="out", base=str(tiny_bert), lang="nya", **kw)
 
 
 @pytest.mark.slow

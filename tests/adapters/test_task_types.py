@@ -208,7 +208,7 @@ def test_causal_labels_cover_the_answer_only(generators):
 )
 def test_task_config_errors(tiny_bert, kw, match):
     with pytest.raises(ConfigError, match=match):
-        TaskAdapterConfig(base=str(tiny_bert), **kw)
+        TaskAdapterConfig(input="in.jsonl", out="out", base=str(tiny_bert), **kw)
 
 
 def test_eval_generation_settings_are_checked(tmp_path):

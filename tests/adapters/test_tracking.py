@@ -77,13 +77,13 @@ def test_tracker_names_table(value, expected):
 
 def test_unknown_tracker_is_refused_before_training(tmp_path, tiny_bert):
     with pytest.raises(ConfigError, match="report_to must be one of none, tensorboard, wandb, mlflow, trackio"):
-        LanguageAdapterConfig(base=str(tiny_bert), lang="nya", report_to="tensorbord")
+        LanguageAdapterConfig(input="in.jsonl", out="out", base=str(tiny_bert), lang="nya", report_to="tensorbord")
     with pytest.raises(ConfigError, match="unknown report_to 'comet'"):
         tracker_names("comet")
 
 
 def test_run_names_and_folders():
-    cfg = LanguageAdapterConfig(base="x", lang="nya", out=Path("runs/a/lang/nya_Latn"))
+    cfg = LanguageAdapterConfig(input="in.jsonl", base="x", lang="nya", out=Path("runs/a/lang/nya_Latn"))
     assert tracking_dir(cfg) == Path("runs/a/lang/tracking")
     assert run_name(cfg, None) == "nya_Latn" and run_name(cfg, "head-warmup") == "nya_Latn-head-warmup"
 
@@ -102,7 +102,7 @@ def test_run_config_report_to_reaches_every_adapter_step(tmp_path):
 def test_tune_trials_write_curves_under_the_study(tmp_path):
     from polytune.tune.study import apply
 
-    cfg = TaskAdapterConfig(base="x", out=tmp_path / "task", report_to="tensorboard")
+    cfg = TaskAdapterConfig(input="in.jsonl", base="x", out=tmp_path / "task", report_to="tensorboard")
     trial = apply(cfg, {"lora_r": 4}, tmp_path / "tune" / "trials" / "0007")
     assert trial.tracking_dir == tmp_path / "tune" / "tracking" and run_name(trial, None) == "0007"
 

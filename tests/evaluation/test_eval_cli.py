@@ -91,7 +91,7 @@ def test_run_grammar():
 
 def test_system_specs_become_configs():
     systems = evaluate.systems_from_specs(["task-only", "la+vocab=runs/la/{lang}"])
-    assert systems == [SystemConfig("task-only"), SystemConfig("la+vocab", "runs/la/{lang}")]
+    assert systems == [SystemConfig(name="task-only"), SystemConfig(name="la+vocab", lang_adapter="runs/la/{lang}")]
     cfg = EvalConfig(base="m", task_adapter="t", input="c", out="o", systems=systems)
     assert cfg.baseline == "task-only"
 

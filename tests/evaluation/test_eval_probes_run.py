@@ -131,8 +131,8 @@ def corpus_with_gaps(tmp_path_factory, synthetic_corpus):
 
 
 def probe_config(base, corpus, out, adapters, **kw):
-    systems = [SystemConfig("base"), SystemConfig("la", str(adapters / "{lang}")),
-               SystemConfig("vocab+la", str(adapters / "ext" / "{lang}"))]  # fmt: skip
+    systems = [SystemConfig(name="base"), SystemConfig(name="la", lang_adapter=str(adapters / "{lang}")),
+               SystemConfig(name="vocab+la", lang_adapter=str(adapters / "ext" / "{lang}"))]  # fmt: skip
     options = dict(langs=["nya_Latn", "ara_Arab"], retrieval=True, intrinsic=True, source_lang="eng_Latn",
                    bootstrap=200, max_records=30, systems=systems, baseline="base")  # fmt: skip
     return EvalConfig(base=str(base), input=corpus, out=out, **{**options, **kw})

@@ -25,7 +25,7 @@ def test_run_eval_scores_what_predict_wrote(tmp_path, tiny_bert, synthetic_corpu
 
     cfg = EvalConfig(
         base=str(tiny_bert), task_adapter=str(task_adapter), input=synthetic_corpus, out=tmp_path / "eval",
-        systems=[SystemConfig("task-only")], langs=["eng_Latn", "nya_Latn"], max_records=12, bootstrap=50,
+        systems=[SystemConfig(name="task-only")], langs=["eng_Latn", "nya_Latn"], max_records=12, bootstrap=50,
     )  # fmt: skip
     report = run_eval(cfg, extra={"note": "e2e"})
     assert report["languages"] == ["eng_Latn", "nya_Latn"] and report["systems"] == ["task-only"]
@@ -60,7 +60,8 @@ def test_the_source_ceiling_is_scored_and_each_target_read_against_it(tmp_path, 
 
     cfg = EvalConfig(
         base=str(tiny_bert), task_adapter=str(task_adapter), input=synthetic_corpus, out=tmp_path / "eval",
-        systems=[SystemConfig("task-only")], langs=["nya_Latn"], max_records=12, bootstrap=50, source_lang="eng_Latn",
+        systems=[SystemConfig(name="task-only")], langs=["nya_Latn"], max_records=12, bootstrap=50,
+        source_lang="eng_Latn",
     )  # fmt: skip
     report = run_eval(cfg)
     ceiling = report["extra"]["ceiling"]
@@ -92,8 +93,8 @@ def test_systems_with_task_adapters_of_their_own(tmp_path, tiny_bert, synthetic_
     per_lang = tmp_path / "per-lang" / "nya_Latn"
     shutil.copytree(other, per_lang)
     cfg = EvalConfig(base=str(tiny_bert), input=synthetic_corpus, out=tmp_path / "eval", langs=["nya_Latn"],
-                     systems=[SystemConfig("a", task_adapter=str(task_adapter)),
-                              SystemConfig("b", task_adapter=str(tmp_path / "per-lang" / "{lang}"))],
+                     systems=[SystemConfig(name="a", task_adapter=str(task_adapter)),
+                              SystemConfig(name="b", task_adapter=str(tmp_path / "per-lang" / "{lang}"))],
                      max_records=40, bootstrap=20)  # fmt: skip
     assert cfg.has_task
     report = run_eval(cfg)
@@ -109,4 +110,4 @@ def test_a_system_without_a_task_adapter_among_systems_that_have_one(tmp_path, t
 
     with pytest.raises(ConfigError, match="system 'b' has no task adapter"):
         EvalConfig(base=str(tiny_bert), input=synthetic_corpus, out=tmp_path,
-                   systems=[SystemConfig("a", task_adapter="x"), SystemConfig("b")])  # fmt: skip
+                   systems=[SystemConfig(name="a", task_adapter="x"), SystemConfig(name="b")])  # fmt: skip

@@ -170,8 +170,8 @@ def test_run_eval_with_suites_end_to_end(tmp_path, tiny_bert, synthetic_corpus, 
     write_suite(suites, "ara_Arab", split="test", max_records=5, metrics=["accuracy", "macro_f1", "exact_match"])
     write_suite(suites, "vie_Latn")  # not in the corpus, and not evaluated: langs leaves it out
     cfg = EvalConfig(base=str(tiny_bert), task_adapter=str(task_adapter), input=synthetic_corpus,
-                     out=tmp_path / "eval", systems=[SystemConfig("task-only")], langs=["nya", "ar"], bootstrap=20,
-                     suite=suites)  # fmt: skip
+                     out=tmp_path / "eval", systems=[SystemConfig(name="task-only")], langs=["nya", "ar"],
+                     bootstrap=20, suite=suites)  # fmt: skip
     report = run_eval(cfg)
     assert report["languages"] == ["ara_Arab", "nya_Latn"]
     assert report["metric_languages"] == {"accuracy": ["ara_Arab", "nya_Latn"], "macro_f1": ["ara_Arab"],

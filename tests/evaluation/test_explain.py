@@ -48,7 +48,8 @@ def systems(tmp_path_factory, tiny_bert, synthetic_corpus):
 
 def _cfg(tiny_bert, corpus, root, out, **kw) -> ExplainConfig:
     options = dict(langs=["nya_Latn"], max_records=6, n_steps=16, record_ids=["B1.1.1"],
-                   systems=[SystemConfig("task-only"), SystemConfig("la", str(root / "la" / "{lang}"))])
+                   systems=[SystemConfig(name="task-only"),
+                            SystemConfig(name="la", lang_adapter=str(root / "la" / "{lang}"))])
     return ExplainConfig(base=str(tiny_bert), task_adapter=str(root / "task"), input=corpus, out=out,
                          **{**options, **kw})  # fmt: skip
 

@@ -160,5 +160,6 @@ def test_optimizer_and_scheduler_round_trip(tmp_path):
                           (1000, 0, 0), (1000, 7, 7)])
 def test_default_checkpoint_interval(tmp_path, max_steps, given, expected):
     (tmp_path / "base").mkdir()
-    cfg = LanguageAdapterConfig(base=str(tmp_path / "base"), lang="nya", max_steps=max_steps, save_every=given)
+    cfg = LanguageAdapterConfig(input="in.jsonl", out="out", base=str(tmp_path / "base"), lang="nya",
+                                max_steps=max_steps, save_every=given)  # fmt: skip
     assert checkpoints.save_every(cfg) == expected

@@ -101,7 +101,7 @@ def test_metric_table(step, metric, task, ok):
 
 
 def test_values_land_on_the_config_fields_and_a_refused_value_is_named(tmp_path):
-    base = TaskAdapterConfig(base=str(tmp_path), class_weights="cw.json")
+    base = TaskAdapterConfig(input="in.jsonl", out="out", base=str(tmp_path), class_weights="cw.json")
     cfg = apply(base, {"lora_r": 16, "layers_to_transform": [1, 0], "class_weights": False}, tmp_path / "t")
     assert (cfg.lora_r, cfg.layers_to_transform, cfg.class_weights, cfg.save_every) == (16, [0, 1], None, 0)
     assert apply(base, {"class_weights": True}).class_weights == "cw.json"

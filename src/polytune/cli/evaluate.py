@@ -78,7 +78,9 @@ def _print(report: dict, out: str) -> None:
 
 
 def systems_from_specs(specs: list[str]) -> list:
-    """`--system` values as SystemConfigs. Example: ["la=runs/{lang}"] -> [SystemConfig("la", "runs/{lang}")].
+    """`--system` values as SystemConfigs.
+
+    Example: ["la=runs/{lang}"] -> [SystemConfig(name="la", lang_adapter="runs/{lang}")].
 
     A bare NAME is the base with the task adapter alone; NAME=PATTERN adds the language adapter at PATTERN.
     """

@@ -11,9 +11,11 @@ A block is marked where it stands:
 
 KIND is `classification` (per language: fertility, accuracy / macro-F1 of every system, the last system's Δ
 macro-F1 with its CI and p-value, zero-shot / source macro-F1 of each system; then the source-language ceiling),
-`deltas` (Δ accuracy and Δ macro-F1 of every system against the baseline) or `retrieval` (acc@1 both ways, acc@10,
-and every system's Δ acc@1 against the baseline). A figure quoted from a demo is written here or not at all: a test
-keeps every block equal to what this script writes from the JSON.
+`deltas` (Δ accuracy and Δ macro-F1 of every system against the baseline), `retrieval` (acc@1 both ways, acc@10,
+and every system's Δ acc@1 against the baseline) or `translation` (a translation run's summary JSON: bits per byte
+per target and on the source text, then chrF and BLEU per direction, the tables of the run's own summary page).
+A figure quoted from a demo is written here or not at all: a test keeps every block equal to what this script
+writes from the JSON.
 """
 
 from __future__ import annotations
@@ -125,7 +127,25 @@ def _layer_setting(setting) -> str:
     return f"retrieval_depth: {setting}" if isinstance(setting, float) else f"retrieval_layer: {setting}"
 
 
-KINDS = {"classification": classification, "deltas": deltas, "retrieval": retrieval}
+def translation(report: dict) -> str:
+    """The tables of a translation run's summary page (polytune.evaluation.report.translation), from its JSON."""
+    from polytune.evaluation.report.translation import DIRECTION_TITLES, bpb_rows, metric_rows
+
+    def table(header: list[str], rows: list[list[str]]) -> list[str]:
+        body = ["| " + " | ".join(row) + " |" for row in rows]
+        return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header), *body]
+
+    source = report["source_lang"]
+    lines = ["Bits per byte on held-out text (lower is better):", "", *table(*bpb_rows(report["probes"], source))]
+    for direction, result in report["directions"].items():
+        for metric, title in (("chrf", "chrF"), ("bleu", "BLEU")):
+            lines += ["", f"{title}, {DIRECTION_TITLES[direction].format(source=source)}:", ""]
+            lines += table(*metric_rows(result, metric))
+    lines += ["", "95% bootstrap intervals; Δ against the first system, * where its interval excludes zero."]
+    return "\n".join(lines) + "\n"
+
+
+KINDS = {"classification": classification, "deltas": deltas, "retrieval": retrieval, "translation": translation}
 
 
 def render(text: str) -> str:

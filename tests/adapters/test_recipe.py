@@ -60,6 +60,14 @@ def test_task_adapter_trains_on_the_source_language_adapter(stacked, tiny_bert, 
     with_la, without = (_accuracy(tiny_bert, root / "task", la, records) for la in (root / "eng", None))
     assert summary["dev_accuracy"] == pytest.approx(with_la[0])
     assert not torch.allclose(with_la[1], without[1], atol=1e-4)
+    # The language adapter was under the task adapter while it trained: the same run on the bare base (same seed,
+    # data and steps) ends with other weights. An accuracy on 16 dev records alone could not tell the two apart.
+    from safetensors.torch import load_file
+
+    train_task_adapter(TaskAdapterConfig(out=root / "bare", max_steps=6, **_common(tiny_bert, synthetic_corpus)))
+    stacked_w, bare_w = (load_file(str(root / name / "adapter_model.safetensors")) for name in ("task", "bare"))
+    assert stacked_w.keys() == bare_w.keys()
+    assert max(float((stacked_w[k] - bare_w[k]).abs().max()) for k in stacked_w) > 1e-4
 
 
 def test_stacked_task_adapter_swaps_in_the_target_language_adapter(stacked, tiny_bert):

@@ -28,15 +28,9 @@ EXTENSION_POINTS = {
 }
 
 
-# Internals used on purpose, each pinned by tests that fail if the library changes them (and the library pinned
-# below its next major in pyproject.toml). sacrebleu has no public API for per-segment statistics, which polytune
-# needs to resample thousands of times without re-tokenizing: the CI, score and signature tests in
-# tests/evaluation/test_eval_sacrebleu_ci.py compare every result with sacrebleu's own corpus_score and CLI (==).
+# Internals used on purpose. sacrebleu's per-segment statistics used to be read from its private methods; polytune
+# computes them itself now (evaluation/metrics/sacrebleu_stats.py), so none of sacrebleu's is listed.
 PINNED = {
-    "_extract_corpus_statistics": "sacrebleu per-segment statistics (test_eval_sacrebleu_ci.py)",
-    "_compute_score_from_stats": "sacrebleu score of summed statistics (test_eval_sacrebleu_ci.py)",
-    "_cache_references": "sacrebleu reference cache (test_eval_sacrebleu_ci.py, test_eval_text.py)",
-    "_ref_cache": "sacrebleu reference cache (test_eval_sacrebleu_ci.py, test_eval_text.py)",
     "_SubParsersAction": "argparse's subparsers type, in annotations only (stdlib)",
 }
 

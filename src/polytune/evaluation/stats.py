@@ -124,7 +124,7 @@ def sacrebleu_intervals(
     Every system gets the same draws (sacrebleu reseeds per call), so the intervals are paired like sacrebleu's.
 
     Args:
-        metric: a sacrebleu-backed metric (its `_metric` is the sacrebleu object; it records bs/rs in its signature).
+        metric: a sacrebleu-backed metric (`score_of_row`, `record_bootstrap`: bs and seed in its signature).
         stats: system -> per-segment statistics (n, k), as `metric.statistics` returns them.
         n_resamples: sacrebleu's n_bootstrap.
         confidence: coverage; 0.95 gives sacrebleu's exact interval.
@@ -134,20 +134,20 @@ def sacrebleu_intervals(
     """
     seed = sacrebleu_seed()
     n = len(next(iter(stats.values())))
-    score_of = metric._metric._compute_score_from_stats
+    score_of = metric.score_of_row
     draws: dict[str, list[Any]] = {name: [] for name in stats}
     for counts in _sacrebleu_counts(n, n_resamples, seed):
         for name, s in stats.items():
             # float32 as sacrebleu: its scores come from float32 sums (exact here: the sums are integers).
             draws[name] += [score_of(row) for row in (counts @ s).astype(np.float32)]
-    metric._metric.n_bootstrap, metric._metric.seed = n_resamples, str(seed).lower()  # bs: and seed: in signatures
+    metric.record_bootstrap(n_resamples, seed)
     out = {}
     for name, scores in draws.items():
         if confidence == 0.95:
-            low, high, mean = sacrebleu_interval(_one_number_type([x.score for x in scores]))
+            low, high, mean = sacrebleu_interval(_one_number_type(scores))
             out[name] = {"ci": (low, high), "mean": mean}
         else:
-            values = np.array([x.score for x in scores], dtype=np.float64)
+            values = np.array(scores, dtype=np.float64)
             out[name] = {"ci": percentile_interval(values, confidence), "mean": float(values.mean())}
     return out
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from polytune import __version__
 from polytune.evaluation.metrics.base import CLASSES, TAGS, TEXT, Metric
+from polytune.evaluation.metrics.sacrebleu_stats import Statistics
 
 # Scripts written without spaces between words, where 13a tokenization would make one "word" per sentence.
 _SEGMENT_FREE_SCRIPTS = {"Thai", "Laoo", "Khmr", "Mymr", "Tibt"}
@@ -63,7 +64,7 @@ class _Sacrebleu(Metric):
     def __init__(self, **options: Any) -> None:
         self._options = options
         self._metric = self._build(**options)
-        self._cached_refs: list[str] | None = None
+        self._stats = Statistics(self._metric)
 
     def _build(self, **options: Any) -> Any:
         raise NotImplementedError
@@ -73,27 +74,29 @@ class _Sacrebleu(Metric):
 
     def statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> np.ndarray:
         self.check(labels, preds)
-        refs = [str(x) for x in labels]
-        if refs != self._cached_refs:
-            # Systems scored on one language share references: sacrebleu's reference cache (its own mechanism for
-            # scoring many systems) saves re-extracting their n-grams for each system.
-            self._metric._ref_cache = self._metric._cache_references([refs])
-            self._cached_refs = refs
-        # The same per-segment statistics sacrebleu's own bootstrap (sacrebleu.significance) resamples.
-        stats = self._metric._extract_corpus_statistics([str(p) for p in preds], None)
-        return np.asarray(stats, dtype=np.float64)
+        # The per-segment statistics sacrebleu's own bootstrap resamples (sacrebleu_stats: from its public parts).
+        rows = self._stats.of_segments([str(p) for p in preds], [str(x) for x in labels])
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
 
     def scores_from_statistics(self, totals: np.ndarray) -> np.ndarray:
-        return np.array([self._metric._compute_score_from_stats(row).score for row in totals], dtype=np.float64)
+        return np.array([self._stats.score(row) for row in totals], dtype=np.float64)
+
+    def score_of_row(self, totals: np.ndarray) -> float:
+        """The score of one row of summed statistics in the row's own dtype (sacrebleu scores float32 sums)."""
+        return self._stats.score(totals)
 
     def score_and_statistics(self, labels: Sequence[Any], preds: Sequence[Any]) -> tuple[float, np.ndarray]:
-        # sacrebleu's corpus_score is _compute_score_from_stats of the summed segment statistics: one pass, not two.
+        # corpus_score is the score of the summed segment statistics: one pass, not two.
         stats = self.statistics(labels, preds)
         return float(self.scores_from_statistics(stats.sum(axis=0, keepdims=True))[0]), stats
 
+    def record_bootstrap(self, n_resamples: int, seed: int | None) -> None:
+        """Put sacrebleu's bootstrap settings (bs:, seed:) in this metric's signature, as corpus_score would."""
+        self._metric.n_bootstrap, self._metric.seed = n_resamples, str(seed).lower()
+
     def signature(self) -> str:
         # sacrebleu learns the reference count when it first scores; polytune always passes one reference.
-        if not hasattr(self._metric, "num_refs"):
+        if getattr(self._metric, "num_refs", None) is None:
             self._metric.num_refs = 1
         return f"metric:{self.name}|{self._metric.get_signature().format()}|polytune:{__version__}"
 

@@ -137,7 +137,8 @@ def translation(report: dict) -> str:
 
     source = report["source_lang"]
     lines = ["Bits per byte on held-out text (lower is better):", "", *table(*bpb_rows(report["probes"], source))]
-    for direction, result in report["directions"].items():
+    order = list(DIRECTION_TITLES)  # writing first, then reading (the JSON's keys are sorted)
+    for direction, result in sorted(report["directions"].items(), key=lambda item: order.index(item[0])):
         for metric, title in (("chrf", "chrF"), ("bleu", "BLEU")):
             lines += ["", f"{title}, {DIRECTION_TITLES[direction].format(source=source)}:", ""]
             lines += table(*metric_rows(result, metric))

@@ -114,4 +114,19 @@ def test_end_to_end_translation_run(tmp_path):
         assert report["metrics"] == ["chrf", "chrf_pp", "bleu"]
         assert set(report["results"]) == {"nya_Latn", "vie_Latn"}
     summary = (w / "report" / "report.md").read_text()
-    assert "bits per byte" in summary and "chrF" in summary
+    assert "bits per byte" in summary and "chrF" in summary and "## Generation speed" in summary
+    # Generation speed per direction, system and language, measured while predicting; tokens counted in each
+    # system's own vocabulary, so they equal a re-tokenization of its predictions.
+    speed = json.loads((w / "report" / "report.json").read_text())["generation"]
+    assert set(speed) == {"into_target", "into_source"}
+    for systems in speed.values():
+        assert set(systems) == {"task-only", "lang-adapter", "vocab+lang-adapter"}
+        for langs in systems.values():
+            assert set(langs) == {"nya_Latn", "vie_Latn"}
+            assert all(v["records_per_second"] > 0 and v["seconds"] > 0 for v in langs.values())
+    rows = [json.loads(x) for x in (w / "report" / "into_source" / "predictions" / "task-only" / "nya_Latn.jsonl")
+            .read_text().splitlines()]  # fmt: skip
+    from polytune.models import load_tokenizer
+
+    written = sum(len(load_tokenizer(str(base))(r["pred"], add_special_tokens=False)["input_ids"]) for r in rows)
+    assert speed["into_source"]["task-only"]["nya_Latn"]["tokens_per_record"] == round(written / len(rows), 2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -195,28 +196,44 @@ def _gold(record: dict[str, Any], task: str, label: str, text: str) -> Any:
 
 
 def _predict_lang(cfg: EvalConfig, info: dict[str, Any], adapters: tuple[Path | None, Path | None],
-                  records: list[dict], lang: str) -> list:  # fmt: skip
+                  records: list[dict], lang: str) -> tuple[list, dict[str, float] | None]:  # fmt: skip
     """Predictions of base + language adapter + task adapter (`adapters`) for one language's records, on the GPU if
-    present; with no task adapter, of the base answering a benchmark by itself."""
+    present; with no task adapter, of the base answering a benchmark by itself. Also the generation speed of a
+    generation task (else None)."""
     from polytune.evaluation.predict.tasks import predict_records
     from polytune.evaluation.predict.zero_shot import ZERO_SHOT, predict_zero_shot
     from polytune.models import load_task_model
 
     lang_adapter, task_adapter = adapters
     if info["task"] in ZERO_SHOT:
-        return predict_zero_shot(cfg, info, lang_adapter, records, lang)
+        return predict_zero_shot(cfg, info, lang_adapter, records, lang), None
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if info["task"] == "sequence_classification":
         model, tokenizer, labels = load_classifier(cfg.base, task_adapter, lang_adapter)
         texts = [str(r[info["text_field"]]) for r in records]
-        return classify(model.to(device), tokenizer, texts, labels, cfg.batch_size, cfg.max_length)
+        return classify(model.to(device), tokenizer, texts, labels, cfg.batch_size, cfg.max_length), None
     model, tokenizer, labels, meta = load_task_model(cfg.base, task_adapter, lang_adapter)
     if info["task"] == "regression":
         from polytune.evaluation.predict.regression import regress
 
         texts = [str(r[info["text_field"]]) for r in records]
-        return regress(model.to(device), tokenizer, texts, cfg.batch_size, cfg.max_length)
-    return predict_records(model.to(device), tokenizer, labels, meta, records, cfg)
+        return regress(model.to(device), tokenizer, texts, cfg.batch_size, cfg.max_length), None
+    start = time.perf_counter()
+    preds = predict_records(model.to(device), tokenizer, labels, meta, records, cfg)
+    if info["task"] not in GENERATION_TASKS:
+        return preds, None
+    return preds, generation_speed(tokenizer, preds, time.perf_counter() - start)
+
+
+GENERATION_TASKS = ("seq2seq", "causal_lm")
+
+
+def generation_speed(tokenizer: Any, preds: list[str], seconds: float) -> dict[str, float]:
+    """Tokens a system wrote per record (in its own vocabulary: an extended one writes fewer) and records per
+    second of generation (model loading excluded), for the report's generation-speed table."""
+    tokens = sum(len(ids) for ids in tokenizer(list(preds), add_special_tokens=False)["input_ids"]) if preds else 0
+    return {"seconds": round(seconds, 3), "tokens_per_record": round(tokens / max(len(preds), 1), 2),
+            "records_per_second": round(len(preds) / seconds, 3) if seconds > 0 else 0.0}  # fmt: skip
 
 
 def predict(cfg: EvalConfig) -> Path:
@@ -244,6 +261,7 @@ def predict(cfg: EvalConfig) -> Path:
     gold = {lang: [_gold(r, info["task"], fields[lang][0], info["text_field"]) for r in records]
             for lang, records in data.items()}  # fmt: skip
     counts: dict[str, dict[str, int]] = {}
+    generation: dict[str, dict[str, dict[str, float]]] = {}  # system -> lang -> speed (generation tasks)
     # Every adapter folder exists before the first model loads.
     own = cfg.task_adapter is not None or any(s.task_adapter is not None for s in cfg.systems)
     adapters = {s.name: {lang: (lang_adapter_path(s, lang), task_adapter_path(cfg, s, lang) if own else None)
@@ -251,7 +269,9 @@ def predict(cfg: EvalConfig) -> Path:
     for system in cfg.systems:
         for lang in langs:
             records = data[lang]
-            preds = _predict_lang(cfg, info, adapters[system.name][lang], records, lang)
+            preds, speed = _predict_lang(cfg, info, adapters[system.name][lang], records, lang)
+            if speed is not None:
+                generation.setdefault(system.name, {})[lang] = speed
             rows = (
                 {"id": r["id"], "lang": lang, "label": g, "pred": p}
                 for r, g, p in zip(records, gold[lang], preds, strict=True)
@@ -268,6 +288,7 @@ def predict(cfg: EvalConfig) -> Path:
             systems={s.name: s.lang_adapter for s in cfg.systems},
             task_adapters={s.name: s.task_adapter or cfg.task_adapter for s in cfg.systems},
             task=info["task"],
+            **({"generation": generation} if generation else {}),
         ),
     )
     return out

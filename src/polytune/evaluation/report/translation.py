@@ -5,7 +5,8 @@ Per target language (key and name): bits per byte of the base and of each langua
 on the target's text, and on the source language's text through the same adapters (forgetting, also as a relative
 change); per direction, chrF of every system (Δ vs the baseline with its CI and p-value), BLEU and chrF++ beside it;
 then the warnings of the direction reports (identical systems, tiny test sets) and the setup (base model,
-statistics). Tables put a system's Δ in its score's cell, so they fit a laptop screen. Reads
+statistics); last, the generation speed per direction, language and system (tokens per verse, verses per
+second). Tables put a system's Δ in its score's cell, so they fit a laptop screen. Reads
 `<report>/probes/<lang>/report.json` and `<report>/<direction>/report.json`; writes `<report>/report.md`,
 `report.json` and `report.html`. No torch here.
 
@@ -103,7 +104,19 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
 
 
-def summary_markdown(probes: dict[str, Any], reports: dict[str, dict[str, Any]], source: str) -> str:
+def speed_rows(generation: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the generation-speed table: per direction, language and system, the tokens the system
+    wrote per verse (its own vocabulary) and the verses it translated per second (model loading excluded)."""
+    header = ["direction", "language", "system", "tokens per verse", "verses per second"]
+    rows = [[direction, f"{lang} {language_name(lang)}", system, f"{v['tokens_per_record']:.1f}",
+             f"{v['records_per_second']:.2f}"]
+            for direction, systems in generation.items() for system, langs in systems.items()
+            for lang, v in langs.items()]  # fmt: skip
+    return header, rows
+
+
+def summary_markdown(probes: dict[str, Any], reports: dict[str, dict[str, Any]], source: str,
+                     generation: dict[str, dict[str, Any]] | None = None) -> str:  # fmt: skip
     """The summary page in Markdown (see the module docstring)."""
     intro = ("Does specializing the model help each target language? Δ are against the first system, with 95% "
              "bootstrap CIs; * marks a CI that excludes zero (p < 0.05).")
@@ -121,6 +134,8 @@ def summary_markdown(probes: dict[str, Any], reports: dict[str, dict[str, Any]],
             if metric in report["metrics"]:
                 out += [f"### {title}", "", *_table(*metric_rows(report, metric)), ""]
         out += [f"Details: [{direction}/report.md]({direction}/report.md)", ""]
+    if generation:
+        out += ["## Generation speed", "", *_table(*speed_rows(generation)), ""]
     out += ["Details of the probes: " + ", ".join(f"[{lang}](probes/{lang}/report.md)" for lang in probes), ""]
     return "\n".join(out)
 
@@ -157,6 +172,12 @@ def _html(markdown: str) -> str:
     return f"<!doctype html><meta charset='utf-8'><title>Translation run</title><style>{style}</style>" + "".join(body)
 
 
+def _generation(path: Path) -> dict[str, Any]:
+    """The generation speed a direction's predictions manifest recorded (system -> language -> speed); {} when the
+    predictions came from an older polytune that did not record it."""
+    return json.loads(path.read_text(encoding="utf-8")).get("generation", {}) if path.is_file() else {}
+
+
 def write_translation_summary(folder: Path, directions: list[str], source: str, targets: list[str]) -> Path:
     """Write report.md / report.json / report.html of a translation run into `folder` (the run's report folder).
 
@@ -169,9 +190,12 @@ def write_translation_summary(folder: Path, directions: list[str], source: str, 
     folder = Path(folder)
     probes = {lang: read_json(folder / "probes" / lang / "report.json", f"{lang} probe report") for lang in targets}
     reports = {d: read_json(folder / d / "report.json", f"{d} report") for d in directions}
-    markdown = summary_markdown(probes, reports, source)
+    generation = {d: _generation(folder / d / "predictions" / "manifest.json") for d in directions}
+    generation = {d: g for d, g in generation.items() if g}
+    markdown = summary_markdown(probes, reports, source, generation)
     (folder / "report.md").write_text(markdown, encoding="utf-8")
     (folder / "report.html").write_text(_html(markdown), encoding="utf-8")
     write_json(folder / "report.json", json.loads(json.dumps({"source_lang": source, "probes": probes,
-                                                               "directions": reports})))  # fmt: skip
+                                                               "directions": reports,
+                                                               "generation": generation})))  # fmt: skip
     return folder / "report.md"

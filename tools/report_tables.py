@@ -13,7 +13,8 @@ KIND is `classification` (per language: fertility, accuracy / macro-F1 of every 
 macro-F1 with its CI and p-value, zero-shot / source macro-F1 of each system; then the source-language ceiling),
 `deltas` (Δ accuracy and Δ macro-F1 of every system against the baseline), `retrieval` (acc@1 both ways, acc@10,
 and every system's Δ acc@1 against the baseline) or `translation` (a translation run's summary JSON: bits per byte
-per target and on the source text, then chrF and BLEU per direction, the tables of the run's own summary page).
+per target and on the source text, then chrF and BLEU per direction and the generation speed: the tables of the
+run's own summary page).
 A figure quoted from a demo is written here or not at all: a test keeps every block equal to what this script
 writes from the JSON.
 """
@@ -129,7 +130,7 @@ def _layer_setting(setting) -> str:
 
 def translation(report: dict) -> str:
     """The tables of a translation run's summary page (polytune.evaluation.report.translation), from its JSON."""
-    from polytune.evaluation.report.translation import DIRECTION_TITLES, bpb_rows, metric_rows
+    from polytune.evaluation.report.translation import DIRECTION_TITLES, bpb_rows, metric_rows, speed_rows
 
     def table(header: list[str], rows: list[list[str]]) -> list[str]:
         body = ["| " + " | ".join(row) + " |" for row in rows]
@@ -143,6 +144,9 @@ def translation(report: dict) -> str:
             lines += ["", f"{title}, {DIRECTION_TITLES[direction].format(source=source)}:", ""]
             lines += table(*metric_rows(result, metric))
     lines += ["", "95% bootstrap intervals; Δ against the first system, * where its interval excludes zero."]
+    if report.get("generation"):  # reports before polytune measured generation speed have none
+        lines += ["", "Generation speed (tokens written per verse in the system's own vocabulary; verses per second, "
+                  "model loading excluded):", "", *table(*speed_rows(report["generation"]))]
     return "\n".join(lines) + "\n"
 
 

@@ -130,23 +130,26 @@ def _layer_setting(setting) -> str:
 
 def translation(report: dict) -> str:
     """The tables of a translation run's summary page (polytune.evaluation.report.translation), from its JSON."""
-    from polytune.evaluation.report.translation import DIRECTION_TITLES, bpb_rows, metric_rows, speed_rows
-
-    def table(header: list[str], rows: list[list[str]]) -> list[str]:
-        body = ["| " + " | ".join(row) + " |" for row in rows]
-        return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header), *body]
+    from polytune.evaluation.report.translation import (
+        DIRECTION_TITLES,
+        bpb_rows,
+        markdown_table,
+        metric_rows,
+        speed_rows,
+    )
 
     source = report["source_lang"]
-    lines = ["Bits per byte on held-out text (lower is better):", "", *table(*bpb_rows(report["probes"], source))]
+    bpb = markdown_table(*bpb_rows(report["probes"], source))
+    lines = ["Bits per byte on held-out text (lower is better):", "", *bpb]
     order = list(DIRECTION_TITLES)  # writing first, then reading (the JSON's keys are sorted)
     for direction, result in sorted(report["directions"].items(), key=lambda item: order.index(item[0])):
         for metric, title in (("chrf", "chrF"), ("bleu", "BLEU")):
             lines += ["", f"{title}, {DIRECTION_TITLES[direction].format(source=source)}:", ""]
-            lines += table(*metric_rows(result, metric))
+            lines += markdown_table(*metric_rows(result, metric))
     lines += ["", "95% bootstrap intervals; Δ against the first system, * where its interval excludes zero."]
     if report.get("generation"):  # reports before polytune measured generation speed have none
         lines += ["", "Generation speed (tokens written per verse in the system's own vocabulary; verses per second, "
-                  "model loading excluded):", "", *table(*speed_rows(report["generation"]))]
+                  "model loading excluded):", "", *markdown_table(*speed_rows(report["generation"]))]
     return "\n".join(lines) + "\n"
 
 

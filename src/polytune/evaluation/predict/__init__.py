@@ -26,6 +26,7 @@ from polytune.models import load_merged_ensemble as load_merged_ensemble  # comp
 from polytune.prompts import prompt_fields, template_for
 
 log = logging.getLogger(__name__)
+GENERATION_TASKS = ("seq2seq", "causal_lm")  # predictions are texts written by the model
 
 
 def _records(cfg: EvalConfig, lang: str, fields: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -166,7 +167,7 @@ def _fields(cfg: EvalConfig, info: dict[str, Any], suite_label: bool = False) ->
     given = suite_label or cfg.label_field != default
     label = cfg.label_field if given or not info["label_field"] else info["label_field"]
     fields = {label: "label_field"}
-    if info["task"] in ("seq2seq", "causal_lm"):
+    if info["task"] in GENERATION_TASKS:
         template = template_for(info["task"], info["text_field"], info["prompt"])
         fields.update({name: "the task adapter's prompt" for name in prompt_fields(template)})
     else:
@@ -223,9 +224,6 @@ def _predict_lang(cfg: EvalConfig, info: dict[str, Any], adapters: tuple[Path | 
     if info["task"] not in GENERATION_TASKS:
         return preds, None
     return preds, generation_speed(tokenizer, preds, time.perf_counter() - start)
-
-
-GENERATION_TASKS = ("seq2seq", "causal_lm")
 
 
 def generation_speed(tokenizer: Any, preds: list[str], seconds: float) -> dict[str, float]:

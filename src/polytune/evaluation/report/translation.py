@@ -100,7 +100,7 @@ def headline(probes: dict[str, dict[str, Any]], reports: dict[str, dict[str, Any
     return lines
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
 
 
@@ -127,15 +127,15 @@ def summary_markdown(probes: dict[str, Any], reports: dict[str, dict[str, Any]],
     first = next(iter(reports.values()), None)
     if first is not None:
         out += ["## Setup", "", *(f"- {label}: {value}" for label, value in setup_items(first)), ""]
-    out += ["## Bits per byte (held-out text, lower is better)", "", *_table(*bpb_rows(probes, source)), ""]
+    out += ["## Bits per byte (held-out text, lower is better)", "", *markdown_table(*bpb_rows(probes, source)), ""]
     for direction, report in reports.items():
         out += [f"## {DIRECTION_TITLES[direction].format(source=source)}", ""]
         for metric, title in (("chrf", "chrF"), ("bleu", "BLEU"), ("chrf_pp", "chrF++")):
             if metric in report["metrics"]:
-                out += [f"### {title}", "", *_table(*metric_rows(report, metric)), ""]
+                out += [f"### {title}", "", *markdown_table(*metric_rows(report, metric)), ""]
         out += [f"Details: [{direction}/report.md]({direction}/report.md)", ""]
     if generation:
-        out += ["## Generation speed", "", *_table(*speed_rows(generation)), ""]
+        out += ["## Generation speed", "", *markdown_table(*speed_rows(generation)), ""]
     out += ["Details of the probes: " + ", ".join(f"[{lang}](probes/{lang}/report.md)" for lang in probes), ""]
     return "\n".join(out)
 
@@ -175,7 +175,7 @@ def _html(markdown: str) -> str:
 def _generation(path: Path) -> dict[str, Any]:
     """The generation speed a direction's predictions manifest recorded (system -> language -> speed); {} when the
     predictions came from an older polytune that did not record it."""
-    return json.loads(path.read_text(encoding="utf-8")).get("generation", {}) if path.is_file() else {}
+    return read_json(path, "predictions manifest").get("generation", {}) if path.is_file() else {}
 
 
 def write_translation_summary(folder: Path, directions: list[str], source: str, targets: list[str]) -> Path:

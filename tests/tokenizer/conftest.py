@@ -1,7 +1,8 @@
 """Tiny tokenizers of the three families, trained here with HF `tokenizers` on the synthetic English shard.
 
 Each mimics a real layout: XLM-R (Unigram + Metaspace), GPT-2/Llama-3 (byte-level BPE), Llama-2 (SentencePiece
-BPE: "▁" written by the normalizer, byte fallback, no pre-tokenizer).
+BPE: "▁" written by the normalizer, byte fallback, no pre-tokenizer), Gemma 3 (the same BPE, but no "▁" prepended to
+the text and a Split pre-tokenizer on the spaces the normalizer already replaced: a text's first word has no marker).
 """
 
 from __future__ import annotations
@@ -57,12 +58,23 @@ def sentencepiece_bpe_tokenizer(texts: list[str]) -> Tokenizer:
     return Tokenizer.from_str(json.dumps(data))
 
 
-BUILDERS = {"unigram": unigram_tokenizer, "bytelevel": byte_level_tokenizer, "spbpe": sentencepiece_bpe_tokenizer}
+def gemma_bpe_tokenizer(texts: list[str]) -> Tokenizer:
+    data = json.loads(sentencepiece_bpe_tokenizer(texts).to_str())
+    # Gemma 3's tokenizer.json (as transformers' GGUF loader writes it): spaces become "▁", nothing is prepended.
+    data["normalizer"] = {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}
+    data["pre_tokenizer"] = {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious",
+                             "invert": False}  # fmt: skip
+    data["decoder"]["decoders"] = data["decoder"]["decoders"][:3]  # no Strip: nothing was prepended
+    return Tokenizer.from_str(json.dumps(data))
+
+
+BUILDERS = {"unigram": unigram_tokenizer, "bytelevel": byte_level_tokenizer, "spbpe": sentencepiece_bpe_tokenizer,
+            "gemma": gemma_bpe_tokenizer}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def tiny_tokenizers(tmp_path_factory, synthetic_corpus) -> dict[str, Path]:
-    """name -> a folder holding tokenizer.json, for unigram, bytelevel (GPT-2 style) and spbpe (Llama-2 style)."""
+    """name -> a folder holding tokenizer.json: unigram, bytelevel (GPT-2 style), spbpe (Llama-2), gemma (Gemma 3)."""
     texts = _english(synthetic_corpus)
     folders = {}
     for name, build in BUILDERS.items():

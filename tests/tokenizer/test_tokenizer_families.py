@@ -13,7 +13,7 @@ from polytune.io import iter_records
 from polytune.tokenizer import extend_tokenizer, fertility_stats
 from polytune.tokenizer.families.bpe import BPEFamily
 
-FAMILY = {"unigram": "unigram", "bytelevel": "bpe", "spbpe": "bpe"}
+FAMILY = {"unigram": "unigram", "bytelevel": "bpe", "spbpe": "bpe", "gemma": "bpe"}
 TERMS = ["kunamuluzi", "ndimbechizi"]  # nya-like words absent from the corpus
 
 

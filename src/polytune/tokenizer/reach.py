@@ -49,12 +49,23 @@ def surface(entry: dict[str, Any]) -> str | None:
         return None
 
 
+def marks_text_start(backend: Any) -> bool:
+    """Whether a tokenizer writes its word-start marker "▁" before a text's first word, as Llama-2 and XLM-R do;
+    Gemma 3 does not ("kuna" -> "k", "una"; " kuna" -> "▁kuna")."""
+    tokens = backend.encode("a", add_special_tokens=False).tokens
+    return bool(tokens) and tokens[0].startswith("▁")
+
+
 def unreachable(extension: dict[str, Any], tokenizer: Any) -> list[str]:
-    """The tokens of added word-initial entries that encoding their own text does not produce."""
+    """The tokens of added word-initial entries that encoding their own text does not produce. A "▁" entry's text
+    is read as a word inside running text: after a space where the tokenizer marks no text start itself."""
     backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
+    space = "" if marks_text_start(backend) else " "
     missing = []
     for entry in extension.get("added", []):
         text = surface(entry)
+        if text is not None and not text.startswith(" "):
+            text = space + text
         if text is not None and int(entry["id"]) not in backend.encode(text, add_special_tokens=False).ids:
             missing.append(str(entry["token"]))
     return missing

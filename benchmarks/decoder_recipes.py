@@ -16,8 +16,9 @@ Recipes: task-only; la (base vocabulary); vocab+la (extended vocabulary, new row
 (`replay: 0.2` of English text); vocab+la+emb-r8qv (LoRA r 8 on q/v instead of r 16 on q/k/v/o). Mean ± std over
 seeds. The figures as one JSON object on the last line; benchmarks/README.md holds them with the command.
 
-    .venv/bin/python benchmarks/decoder_recipes.py --quick     # 1 seed, task-only vs vocab+la+emb, writing; < 5 min
-    .venv/bin/python benchmarks/decoder_recipes.py             # 3 seeds, every recipe (hours on 2 cores)
+    .venv/bin/python benchmarks/decoder_recipes.py             # 1 seed, task-only vs vocab+la+emb, writing; < 5 min
+    .venv/bin/python benchmarks/decoder_recipes.py --quick     # the same, 3 steps each: does every part run
+    .venv/bin/python benchmarks/decoder_recipes.py --full      # 3 seeds, every recipe, both directions (hours)
 """
 
 from __future__ import annotations
@@ -52,11 +53,13 @@ from polytune.tokenizer.extend import extend_tokenizer  # noqa: E402
 
 SEED, SOURCE = 13, "eng_Latn"
 DIRECTIONS = ("into_target", "into_source")
-# quick: one direction (writing the target), two recipes, a budget that runs in under 5 minutes on 2 idle cores; it
-# checks that every part runs and shows the BPB lever, it is too small to decide a default (full decides).
+# default: one direction (writing the target), two recipes, a budget that runs in under 5 minutes on 2 idle cores; it
+# shows the BPB lever and that every part runs, it is too small to decide a default (--full decides).
 BUDGETS = {
-    "quick": {"la_steps": 6, "task_steps": 6, "embedding_steps": 2, "test": 12, "probe": 40, "add": 300,
-              "seeds": (13,), "resamples": 200, "max_new_tokens": 32, "directions": ("into_target",)},
+    "quick": {"la_steps": 3, "task_steps": 3, "embedding_steps": 1, "test": 6, "probe": 20, "add": 200,
+              "seeds": (13,), "resamples": 100, "max_new_tokens": 16, "directions": ("into_target",)},
+    "default": {"la_steps": 6, "task_steps": 6, "embedding_steps": 2, "test": 12, "probe": 40, "add": 300,
+                "seeds": (13,), "resamples": 200, "max_new_tokens": 32, "directions": ("into_target",)},
     "full": {"la_steps": 40, "task_steps": 40, "embedding_steps": 10, "test": 60, "probe": 300, "add": 2000,
              "seeds": (13, 14, 15), "resamples": 1000, "max_new_tokens": 64, "directions": DIRECTIONS},
 }
@@ -74,7 +77,7 @@ RECIPES = {
     "vocab+la+emb+replay": {"vocab": True, "embedding": True, "replay": 0.2},
     "vocab+la+emb-r8qv": {"vocab": True, "embedding": True, "lora_r": 8, "target_modules": ["q_proj", "v_proj"]},
 }
-QUICK_RECIPES = ("task-only", "vocab+la+emb")
+SMALL_RECIPES = ("task-only", "vocab+la+emb")  # the default and --quick budgets
 
 
 def bible_code(lang: str) -> str:
@@ -194,12 +197,14 @@ def main() -> None:
     parser.add_argument("--target", default="tgl_Latn")
     parser.add_argument("--recipes", default=None, help="comma-separated recipes (task-only first)")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds (default: the budget's)")
-    parser.add_argument("--quick", action="store_true",
-                        help="1 seed, 2 recipes, writing the target only, small budgets (< 5 min)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="3 steps each, 6 test pairs: does every part run")
+    size.add_argument("--full", action="store_true", help="3 seeds, every recipe, both directions (hours on 2 cores)")
     parser.add_argument("--keep", default=None, help="work folder kept between runs (corpus, tokenizer, pairs)")
     args = parser.parse_args()
-    budget = BUDGETS["quick" if args.quick else "full"]
-    names = args.recipes.split(",") if args.recipes else list(QUICK_RECIPES if args.quick else RECIPES)
+    size = "quick" if args.quick else "full" if args.full else "default"
+    budget = BUDGETS[size]
+    names = args.recipes.split(",") if args.recipes else list(RECIPES if args.full else SMALL_RECIPES)
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(budget["seeds"])
     base, target = resolve_resource(args.base), normalize(args.target)
     start = time.perf_counter()
@@ -207,7 +212,7 @@ def main() -> None:
         work = Path(args.keep or tmp)
         build(work, base, target, budget)
         per_seed = {seed: run_seed(work, base, target, names, seed, budget) for seed in seeds}
-    print(json.dumps({"benchmark": "decoder_recipes", "quick": args.quick, "base": args.base, "target": target,
+    print(json.dumps({"benchmark": "decoder_recipes", "budget_name": size, "base": args.base, "target": target,
                       "budget": budget, "recipes": names,
                       "summary": summarize(per_seed, names, target, budget["directions"]),
                       "per_seed": per_seed, "seconds": round(time.perf_counter() - start, 1)}))  # fmt: skip

@@ -216,6 +216,46 @@ def test_eval_generation_settings_are_checked(tmp_path):
         EvalConfig(base="b", task_adapter="t", input=tmp_path, out=tmp_path, num_beams=0)
     with pytest.raises(ConfigError, match="no_repeat_ngram_size must be a whole number"):
         EvalConfig(base="b", task_adapter="t", input=tmp_path, out=tmp_path, no_repeat_ngram_size=2.5)
+    for bad in (0, -1.2, "1.2", True):
+        with pytest.raises(ConfigError, match="repetition_penalty must be a number above 0"):
+            EvalConfig(base="b", task_adapter="t", input=tmp_path, out=tmp_path, repetition_penalty=bad)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, {"do_sample": False, "num_beams": 1, "max_new_tokens": 8, "pad_token_id": 0, "eos_token_id": 1}),
+        ({"repetition_penalty": 1.0}, {}),
+        ({"repetition_penalty": 1.3}, {"repetition_penalty": 1.3}),
+        ({"no_repeat_ngram_size": 3}, {"no_repeat_ngram_size": 3}),
+        ({"num_beams": 4, "length_penalty": 0.6}, {"num_beams": 4, "length_penalty": 0.6}),
+    ],
+)
+def test_generation_options_table(tmp_path, settings, expected):
+    from polytune.models.generation import generation_options
+
+    cfg = EvalConfig(base="b", task_adapter="t", input=tmp_path, out=tmp_path, max_new_tokens=8, **settings)
+    options = generation_options(cfg, 0, 1)
+    assert {k: options[k] for k in expected} == expected
+    assert ("repetition_penalty" in options) == (settings.get("repetition_penalty", 1.0) != 1.0)
+
+
+def test_repetition_penalty_breaks_a_greedy_loop(generators):
+    """The tiny GPT-2 loops under greedy decoding; a penalty makes it repeat fewer of the tokens it already wrote."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(generators["gpt2"])
+    model = AutoModelForCausalLM.from_pretrained(generators["gpt2"]).eval()
+    prompts = ["the lord said unto the people", "and the son of the king said\nAnswer:"]
+    settings = dict(batch_size=2, max_length=32, num_beams=1, max_new_tokens=12, length_penalty=1.0,
+                    no_repeat_ngram_size=0)  # fmt: skip
+    plain = generate_causal(model, tok, prompts, SimpleNamespace(**settings))
+    penalized = generate_causal(model, tok, prompts, SimpleNamespace(**settings, repetition_penalty=5.0))
+
+    def repeats(texts):
+        return sum(len(t.split()) - len(set(t.split())) for t in texts)
+
+    assert repeats(plain) > 0 and repeats(penalized) < repeats(plain), (plain, penalized)
 
 
 def test_choose_metrics_by_task_and_for_long_unspaced_text():

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _add_generation(parser: argparse.ArgumentParser) -> None:
     """Decoding settings for seq2seq and causal_lm task adapters (ignored by classifiers and taggers)."""
     group = parser.add_argument_group("generation (seq2seq and causal_lm task adapters)")
-    add_config_flags(group, EvalConfig, ("num_beams", "max_new_tokens", "length_penalty", "no_repeat_ngram_size"))
+    flags = ("num_beams", "max_new_tokens", "length_penalty", "no_repeat_ngram_size", "repetition_penalty")
+    add_config_flags(group, EvalConfig, flags)
 
 
 def _add_probes(parser: argparse.ArgumentParser) -> None:

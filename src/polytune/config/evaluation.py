@@ -76,6 +76,9 @@ class EvalConfig:
     length_penalty: float = _help("generation tasks, beam search: exponent of the length dividing a beam's score "
                                   "(>0 favours longer hypotheses, <0 shorter)", default=1.0)
     no_repeat_ngram_size: int = _help("generation tasks: never repeat an n-gram of this size (0: off)", default=0)
+    repetition_penalty: float = _help("generation tasks: a token already in the prompt or the output has its score "
+                                      "divided by this if positive, multiplied if negative (1.0: off; 1.1-1.3 "
+                                      "discourages loops)", default=1.0)  # fmt: skip
     retrieval: bool = _help(
         "bitext retrieval probe: each target record against its source_lang counterpart (same id), accuracy@1/@10 "
         "both ways by cosine of mean-pooled hidden states; needs no task adapter", default=False,
@@ -144,6 +147,9 @@ class EvalConfig:
         if not isinstance(self.length_penalty, (int, float)) or isinstance(self.length_penalty, bool):
             raise ConfigError(f"length_penalty must be a number, got {self.length_penalty!r}")
         _positive(self.no_repeat_ngram_size, "no_repeat_ngram_size", allow_zero=True)
+        penalty = self.repetition_penalty
+        if isinstance(penalty, bool) or not isinstance(penalty, (int, float)) or not penalty > 0:
+            raise ConfigError(f"repetition_penalty must be a number above 0 (1.0: off), got {penalty!r}")
         for name in ("num_beams", "max_new_tokens", "no_repeat_ngram_size"):
             if not isinstance(getattr(self, name), int):
                 raise ConfigError(f"{name} must be a whole number, got {getattr(self, name)!r}")

@@ -38,6 +38,7 @@ class Decoding:
         max_new_tokens: longest output.
         length_penalty: beam search: exponent of the length dividing a beam's score.
         no_repeat_ngram_size: never repeat an n-gram of this size (0: off).
+        repetition_penalty: scores of tokens already in the prompt or output divided by it (1.0: off).
         min_new_tokens: shortest output (augmentation: an empty text is no example).
         temperature: 0 decodes deterministically; above 0 samples with nucleus mass `top_p`.
         top_p: nucleus sampling mass.
@@ -50,6 +51,7 @@ class Decoding:
     max_new_tokens: int = 64
     length_penalty: float = 1.0
     no_repeat_ngram_size: int = 0
+    repetition_penalty: float = 1.0
     min_new_tokens: int | None = None
     temperature: float = 0.0
     top_p: float = 1.0
@@ -64,6 +66,8 @@ def generation_options(cfg: Any, pad: int | None, eos: int | None) -> dict[str, 
         options["length_penalty"] = cfg.length_penalty
     if cfg.no_repeat_ngram_size:
         options["no_repeat_ngram_size"] = cfg.no_repeat_ngram_size
+    if getattr(cfg, "repetition_penalty", 1.0) != 1.0:
+        options["repetition_penalty"] = float(cfg.repetition_penalty)
     if pad is not None:
         options["pad_token_id"] = pad
     if eos is not None:

@@ -9,7 +9,7 @@ run examples/demo.yaml --only sources,lid,filter,balance,tokenizer`) or, with `-
 (`make demo-llm`, or its config with the same `--only`). Figures as one JSON object on the last line;
 `ratio_vs_subword_mean` < 1 means a lower (better) loss than the default method.
 
-    .venv/bin/python benchmarks/embedding_init.py            # 60 steps per method on nya_Latn (~10 min, 2 cores)
+    .venv/bin/python benchmarks/embedding_init.py            # 60 steps per method on nya_Latn (~3 min idle, 2 cores)
     .venv/bin/python benchmarks/embedding_init.py --quick    # 10 steps, 256 records
     .venv/bin/python benchmarks/embedding_init.py --decoder  # SmolLM2, 6 causal-LM steps per method (< 5 min)
 """

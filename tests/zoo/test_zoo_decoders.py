@@ -4,6 +4,7 @@ Fast tests cover the check's arithmetic (perplexity, round trip), the dequantizi
 GGUF here, and the errors. The slow ones build the real models (SmolLM2 ~1 min, Gemma ~4 min on 2 cores) and hold
 them to the bounds the modules state: KJV perplexity <= 90 for SmolLM2 (measured 67.47) and <= 60 for Gemma
 (measured 44.97); a bad unpacking lands far above (q/k rows in llama.cpp's order: 135; Gemma norms off by one: 4.7e7).
+Gemma's real tokenizer is also extended for Tagalog (every added piece reachable, held-out English unchanged).
 """
 
 from __future__ import annotations
@@ -194,10 +195,15 @@ def test_smollm2_verify_cli_and_gguf_export_round_trip(smollm2_folder, tmp_path,
     assert diff <= 0.25, diff  # F16 weights: measured 0.059
 
 
+@pytest.fixture(scope="module")
+def gemma_folder(tmp_path_factory):
+    return build_model("gemma3-270m", out=tmp_path_factory.mktemp("zoo") / "gemma3-270m")
+
+
 @pytest.mark.slow
 @needs_gemma
-def test_gemma_builds_verified_with_its_terms(tmp_path, capsys):
-    folder = build_model("gemma3-270m", out=tmp_path / "gemma3-270m")
+def test_gemma_builds_verified_with_its_terms(gemma_folder, tmp_path, capsys):
+    folder = gemma_folder
     assert (folder / "GEMMA_TERMS.html").is_file() and (folder / "NOTICE.md").is_file()
     record = json.loads((folder / "manifest.json").read_text())
     assert "Gemma Terms of Use" in record["license"]["model"]
@@ -207,3 +213,34 @@ def test_gemma_builds_verified_with_its_terms(tmp_path, capsys):
     # Gemma is not a llama: the folder exports, its GGUF is refused in one line before any work
     assert main(["export", "--base", str(folder), "--out", str(tmp_path / "served"), "--gguf"]) == 2
     assert "llama-architecture decoders" in capsys.readouterr().err and not (tmp_path / "served").exists()
+
+
+@pytest.mark.slow
+@needs_gemma
+def test_gemma_tokenizer_extends_every_piece_reachable_english_kept(gemma_folder, tmp_path):
+    """Gemma 3's SentencePiece-style BPE (byte fallback, no "▁" before a text) extended for Tagalog: every added
+    piece is produced by its own text in running text, held-out English verses keep their tokens, Tagalog's drop."""
+    from tokenizers import Tokenizer
+
+    from polytune.config import TokenizerExtendConfig
+    from polytune.corpus.sources import bible_records
+    from polytune.io import write_jsonl
+    from polytune.tokenizer import extend_tokenizer, fertility_stats
+    from polytune.tokenizer.reach import retokenized, unreachable
+
+    corpus, test = tmp_path / "corpus", {}
+    for lang, code in (("eng_Latn", "k"), ("tgl_Latn", "f")):
+        rows = list(bible_records(lang, code, 13, 0.1, 0.05))
+        train = [r for r in rows if r["split"] == "train"][:3000]
+        test[lang] = [r["text"] for r in rows if r["split"] == "test"][:300]
+        write_jsonl(corpus / lang / "part-00000.jsonl", train)
+    out = tmp_path / "ext"
+    extend_tokenizer(TokenizerExtendConfig(base=str(gemma_folder), input=corpus, out=out, langs=["tgl_Latn"], add=500,
+                                           vocab_size=2000, guard_input=corpus / "eng_Latn", seed=13))  # fmt: skip
+    base, new = (Tokenizer.from_file(str(folder / "tokenizer.json")) for folder in (gemma_folder, out))
+    extension = json.loads((out / "extension.json").read_text(encoding="utf-8"))
+    assert len(extension["added"]) == 500 and unreachable(extension, new) == []
+    assert retokenized(base, new, test["eng_Latn"]) <= 0.01
+    before, after = fertility_stats(base, test["tgl_Latn"]), fertility_stats(new, test["tgl_Latn"])
+    assert after["fertility"] < 0.95 * before["fertility"], (before, after)
+

@@ -64,7 +64,7 @@ def unreachable(extension: dict[str, Any], tokenizer: Any) -> list[str]:
     missing = []
     for entry in extension.get("added", []):
         text = surface(entry)
-        if text is not None and not text.startswith(" "):
+        if text is not None and str(entry["token"]).startswith("▁"):
             text = space + text
         if text is not None and int(entry["id"]) not in backend.encode(text, add_special_tokens=False).ids:
             missing.append(str(entry["token"]))

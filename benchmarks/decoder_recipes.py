@@ -177,17 +177,17 @@ def summarize(per_seed: dict[int, dict], names: list[str], target: str, directio
         for direction in directions:
             values = [s[name][direction].get("chrf_delta", {}).get("delta") for s in per_seed.values()]
             if all(v is not None for v in values):
-                row[f"{direction}_chrf_delta"] = _mean_std(values)
-            row[f"{direction}_chrf"] = _mean_std([s[name][direction]["chrf"] for s in per_seed.values()])
+                row[f"{direction}_chrf_delta"] = mean_std(values)
+            row[f"{direction}_chrf"] = mean_std([s[name][direction]["chrf"] for s in per_seed.values()])
         if f"bpb_{target}" in next(iter(per_seed.values()))[name]:
-            row["bpb_delta"] = _mean_std([s[name][f"bpb_{target}"]["delta"] for s in per_seed.values()])
-            row["english_bpb_rel_pct"] = _mean_std([100 * s[name][f"bpb_{SOURCE}"]["delta"] /
+            row["bpb_delta"] = mean_std([s[name][f"bpb_{target}"]["delta"] for s in per_seed.values()])
+            row["english_bpb_rel_pct"] = mean_std([100 * s[name][f"bpb_{SOURCE}"]["delta"] /
                                                     s[name][f"bpb_{SOURCE}"]["base"] for s in per_seed.values()])
         table[name] = row
     return table
 
 
-def _mean_std(values: list[float]) -> list[float]:
+def mean_std(values: list[float]) -> list[float]:
     return [round(statistics.mean(values), 3), round(statistics.stdev(values), 3) if len(values) > 1 else 0.0]
 
 

@@ -30,16 +30,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
-sys.path.insert(0, str(Path(__file__).parent))
 
-from decoder_recipes import LA, TASK, _mean_std, bible_code, scores  # noqa: E402
+# run as a script, its folder is on sys.path: the recipe benchmark's settings and helpers are shared
+from decoder_recipes import LA, TASK, bible_code, mean_std, scores  # noqa: E402
 
 from polytune.adapters import train_language_adapter, train_task_adapter  # noqa: E402
 from polytune.config import EvalConfig, LanguageAdapterConfig, PairsConfig, SystemConfig, TaskAdapterConfig  # noqa: E402
@@ -123,10 +122,10 @@ def main() -> None:
         work = Path(args.keep or tmp)
         build(work, helper, target)
         per_seed = {seed: run_seed(work, base, helper, target, seed, budget) for seed in budget["seeds"]}
-    summary = {name: {m: _mean_std([s[name][m] for s in per_seed.values()]) for m in ("chrf", "bleu")}
+    summary = {name: {m: mean_std([s[name][m] for s in per_seed.values()]) for m in ("chrf", "bleu")}
                for name in SYSTEMS}  # fmt: skip
     for name in SYSTEMS[1:]:
-        summary[name]["chrf_delta"] = _mean_std([s[name]["chrf_delta"]["delta"] for s in per_seed.values()])
+        summary[name]["chrf_delta"] = mean_std([s[name]["chrf_delta"]["delta"] for s in per_seed.values()])
     print(json.dumps({"benchmark": "decoder_transfer", "budget_name": size_name, "base": args.base, "helper": helper,
                       "target": target, "budget": budget, "summary": summary, "per_seed": per_seed,
                       "seconds": round(time.perf_counter() - start, 1)}))  # fmt: skip

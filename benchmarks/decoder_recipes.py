@@ -191,18 +191,28 @@ def mean_std(values: list[float]) -> list[float]:
     return [round(statistics.mean(values), 3), round(statistics.stdev(values), 3) if len(values) > 1 else 0.0]
 
 
+def add_size_flags(parser: argparse.ArgumentParser, full: str) -> None:
+    """--quick (a smoke run) and --full (`full` says what it runs); neither: the default budget, < 5 minutes."""
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="3 steps each, 6 test pairs: does every part run")
+    size.add_argument("--full", action="store_true", help=full)
+
+
+def size_name(args: argparse.Namespace) -> str:
+    """The BUDGETS key the --quick / --full flags chose."""
+    return "quick" if args.quick else "full" if args.full else "default"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="zoo:smollm2-135m")
     parser.add_argument("--target", default="tgl_Latn")
     parser.add_argument("--recipes", default=None, help="comma-separated recipes (task-only first)")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds (default: the budget's)")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="3 steps each, 6 test pairs: does every part run")
-    size.add_argument("--full", action="store_true", help="3 seeds, every recipe, both directions (hours on 2 cores)")
+    add_size_flags(parser, "3 seeds, every recipe, both directions (hours on 2 cores)")
     parser.add_argument("--keep", default=None, help="work folder kept between runs (corpus, tokenizer, pairs)")
     args = parser.parse_args()
-    size = "quick" if args.quick else "full" if args.full else "default"
+    size = size_name(args)
     budget = BUDGETS[size]
     names = args.recipes.split(",") if args.recipes else list(RECIPES if args.full else SMALL_RECIPES)
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else list(budget["seeds"])

@@ -38,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 # run as a script, its folder is on sys.path: the recipe benchmark's settings and helpers are shared
-from decoder_recipes import LA, TASK, bible_code, mean_std, scores  # noqa: E402
+from decoder_recipes import LA, TASK, add_size_flags, bible_code, mean_std, scores, size_name  # noqa: E402
 
 from polytune.adapters import train_language_adapter, train_task_adapter  # noqa: E402
 from polytune.config import EvalConfig, LanguageAdapterConfig, PairsConfig, SystemConfig, TaskAdapterConfig  # noqa: E402
@@ -109,13 +109,11 @@ def main() -> None:
     parser.add_argument("--base", default="zoo:smollm2-135m")
     parser.add_argument("--helper", default="fra_Latn", help="the language the task adapter is trained on")
     parser.add_argument("--target", default="tgl_Latn")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="3 steps each, 6 test pairs: does every part run")
-    size.add_argument("--full", action="store_true", help="3 seeds, 40 steps, 60 test pairs")
+    add_size_flags(parser, "3 seeds, 40 steps, 60 test pairs")
     parser.add_argument("--keep", default=None, help="work folder kept between runs (corpus, pairs)")
     args = parser.parse_args()
-    size_name = "quick" if args.quick else "full" if args.full else "default"
-    budget = BUDGETS[size_name]
+    size = size_name(args)
+    budget = BUDGETS[size]
     base, helper, target = resolve_resource(args.base), normalize(args.helper), normalize(args.target)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,7 +124,7 @@ def main() -> None:
                for name in SYSTEMS}  # fmt: skip
     for name in SYSTEMS[1:]:
         summary[name]["chrf_delta"] = mean_std([s[name]["chrf_delta"]["delta"] for s in per_seed.values()])
-    print(json.dumps({"benchmark": "decoder_transfer", "budget_name": size_name, "base": args.base, "helper": helper,
+    print(json.dumps({"benchmark": "decoder_transfer", "budget_name": size, "base": args.base, "helper": helper,
                       "target": target, "budget": budget, "summary": summary, "per_seed": per_seed,
                       "seconds": round(time.perf_counter() - start, 1)}))  # fmt: skip
 

@@ -33,7 +33,7 @@ class SourcesConfig:
     )
     files: dict[str, list[str]] = _help(
         "language -> a txt/jsonl/parquet file or folder, or a list of them: records {text, and optionally split "
-        "(train|dev|test: else drawn from a hash of the text), id, labels}", default_factory=dict,
+        "(train|dev|test: else drawn from a hash of the id, or of the text), id, labels}", default_factory=dict,
     )  # fmt: skip
     test_fraction: float = _help("share of chapters held out for test (same chapters in every language)", default=0.1)
     dev_fraction: float = _help("share of chapters held out for dev", default=0.05)
@@ -173,7 +173,7 @@ class FilterConfig:
     near_threshold: float = _help("MinHash Jaccard similarity that counts as a near-duplicate", default=0.8)
     num_perm: int = _help("MinHash permutations (split into LSH bands for near_threshold)", default=64)
     text_field: str = _help("JSON/parquet/dataset field holding the text", default="text")
-    test_fraction: float = _help("a record without a split (train|dev|test) gets one from a hash of its text, as in "
+    test_fraction: float = _help("a record without a split (train|dev|test) gets one from a hash of its id (else its text), as in "
                                  "sources: this share becomes test", default=0.1)  # fmt: skip
     dev_fraction: float = _help("... and this share dev", default=0.05)
     seed: int = _help("seed of the split given to records without one", default=13)

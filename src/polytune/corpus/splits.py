@@ -1,7 +1,9 @@
-"""Splits (train | dev | test) drawn from a stable hash: of a chapter for Bible verses, of the text for other records.
+"""Splits (train | dev | test) drawn from a stable hash: of a chapter for Bible verses, of the id (else the text)
+for other records.
 
-`sources` and `filter` both give a record without a valid split one from the hash of its text, so duplicates fall
-in the same split (they cannot leak into test) and the same text gets the same split wherever it enters.
+`sources` and `filter` both give a record without a valid split one from the hash of its id, so the translations of
+a sentence (the same id in every language's file) share a split, or, without an id, of its text, so the same text
+gets the same split wherever it enters. Duplicates under different ids are the filter's to drop (exact and near).
 """
 
 from __future__ import annotations
@@ -29,11 +31,16 @@ def split_of(key: str, seed: int, test_fraction: float, dev_fraction: float) -> 
 
 
 def give_split(record: dict[str, Any], seed: int, test_fraction: float, dev_fraction: float) -> bool:
-    """Set `split` from the hash of the text when the record has no valid one; True when it was set here.
+    """Set `split` when the record has no valid one, from the hash of its `id` (records of different languages with
+    the same id, i.e. translations, land in the same split: no test sentence trains in another language, and
+    translation pairs survive) or, without an id, of its text; True when it was set here.
 
-    Example: give_split({"text": "a"}, 13, 0.1, 0.05) -> True, and the record's split is "train", "dev" or "test"
+    Example: give_split({"text": "a"}, 13, 0.1, 0.05) -> True, and the record's split is "train", "dev" or "test";
+    {"id": "v1", "text": "a"} and {"id": "v1", "text": "b"} get the same split.
     """
     if record.get("split") in SPLITS:
         return False
-    record["split"] = split_of(str(record["text"]), seed, test_fraction, dev_fraction)
+    ident = record.get("id")
+    usable = isinstance(ident, (str, int)) and not isinstance(ident, bool) and str(ident) != ""
+    record["split"] = split_of(f"id:{ident}" if usable else str(record["text"]), seed, test_fraction, dev_fraction)
     return True
